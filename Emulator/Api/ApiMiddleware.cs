@@ -1,0 +1,93 @@
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.Extensions.Options;
+
+namespace Nvcf.Emulator.Api;
+
+/// <summary>What every <c>/v2</c> request goes through before its endpoint.</summary>
+public static class ApiMiddleware
+{
+    private const string NvcfPrefix = "/v2/nvcf";
+
+    /// <summary>
+    /// NGC's org-scoped aliases (§1.1) <c>/v2/orgs/{org}/nvcf/...</c> and <c>/v2/orgs/{org}/teams/{team}/nvcf/...</c>
+    /// reach the same handlers as <c>/v2/nvcf/...</c>.
+    /// </summary>
+    public static IApplicationBuilder UseOrgScopedAliases(this IApplicationBuilder app) => app.Use((context, next) =>
+    {
+        var path = context.Request.Path.Value;
+        if (path is not null && path.StartsWith("/v2/orgs/", StringComparison.Ordinal))
+        {
+            var segments = path.Split('/');
+            // ["", "v2", "orgs", org, "nvcf", ...] or ["", "v2", "orgs", org, "teams", team, "nvcf", ...]
+            var nvcfAt = segments.Length > 4 && segments[4] == "nvcf" ? 4
+                : segments.Length > 6 && segments[4] == "teams" && segments[6] == "nvcf" ? 6
+                : -1;
+            if (nvcfAt > 0)
+            {
+                context.Request.Path = NvcfPrefix + (segments.Length > nvcfAt + 1 ? "/" + string.Join('/', segments[(nvcfAt + 1)..]) : string.Empty);
+            }
+        }
+
+        return next(context);
+    });
+
+    /// <summary>
+    /// Every <c>/v2</c> route needs <c>Authorization: Bearer &lt;token&gt;</c> (401 otherwise, §1.4). Any token is
+    /// accepted unless <see cref="EmulatorOptions.ApiKeys"/> lists the accepted ones.
+    /// </summary>
+    public static IApplicationBuilder UseBearerAuthorization(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        if (!context.Request.Path.StartsWithSegments("/v2"))
+        {
+            await next(context);
+            return;
+        }
+
+        var header = context.Request.Headers.Authorization;
+        string? detail = null;
+        if (header.Count == 0)
+        {
+            detail = "Header of type `authorization` was missing";
+        }
+        else if (header.ToString() is not { } value
+            || !value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            || value.Length <= "Bearer ".Length)
+        {
+            detail = "Unauthorized access";
+        }
+        else
+        {
+            var keys = context.RequestServices.GetRequiredService<IOptions<EmulatorOptions>>().Value.ApiKeys;
+            if (keys.Count > 0 && !keys.Contains(value["Bearer ".Length..].Trim()))
+            {
+                detail = "Unauthorized access";
+            }
+        }
+
+        if (detail is not null)
+        {
+            await Problems.Unauthorized(detail).ExecuteAsync(context);
+            return;
+        }
+
+        await next(context);
+    });
+
+    /// <summary>Malformed JSON bodies, IDs that are not UUIDs and other binding failures: 400 problem details.</summary>
+    public sealed class BadRequestExceptionHandler : IExceptionHandler
+    {
+        public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+        {
+            if (exception is not BadHttpRequestException bad)
+            {
+                return false;
+            }
+
+            var detail = bad.InnerException is System.Text.Json.JsonException json
+                ? $"Failed to read the request body: {json.Message}"
+                : bad.Message;
+            await Problems.Create(bad.StatusCode, detail).ExecuteAsync(httpContext);
+            return true;
+        }
+    }
+}

@@ -1,0 +1,52 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Xml;
+
+namespace Nvcf.Emulator.Api.Contracts;
+
+/// <summary>
+/// Source-generated JSON for every wire type, with the control plane's conventions (§1.3): camelCase, nulls
+/// omitted, enums as upper-case strings read case-insensitively, unknown properties ignored, duplicate keys rejected.
+/// </summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(CreateFunctionRequest))]
+[JsonSerializable(typeof(UpdateFunctionRequest))]
+[JsonSerializable(typeof(FunctionResponse))]
+[JsonSerializable(typeof(FunctionListResponse))]
+[JsonSerializable(typeof(FunctionIdsResponse))]
+[JsonSerializable(typeof(DeploymentRequest))]
+[JsonSerializable(typeof(UpdateGpuSpecificationRequest))]
+[JsonSerializable(typeof(DeploymentResponse))]
+[JsonSerializable(typeof(GpuSpecificationResponse))]
+internal sealed partial class NvcfJsonContext : JsonSerializerContext
+{
+    /// <summary>Applies the wire conventions to the API's serializer options.</summary>
+    public static void Configure(JsonSerializerOptions options)
+    {
+        options.TypeInfoResolverChain.Insert(0, Default);
+        options.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+        options.AllowDuplicateProperties = false;
+        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseUpper, allowIntegerValues: false));
+        options.Converters.Add(new IsoDurationConverter());
+    }
+}
+
+/// <summary>ISO-8601 durations such as <c>PT10S</c>, as the control plane writes <c>health.timeout</c>.</summary>
+internal sealed class IsoDurationConverter : JsonConverter<TimeSpan>
+{
+    public override TimeSpan Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        var text = reader.GetString();
+        try
+        {
+            return XmlConvert.ToTimeSpan(text ?? string.Empty);
+        }
+        catch (FormatException)
+        {
+            throw new JsonException($"'{text}' is not an ISO-8601 duration such as PT10S.");
+        }
+    }
+
+    public override void Write(Utf8JsonWriter writer, TimeSpan value, JsonSerializerOptions options) =>
+        writer.WriteStringValue(XmlConvert.ToString(value));
+}

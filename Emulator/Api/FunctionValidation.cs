@@ -1,0 +1,272 @@
+using System.Text.RegularExpressions;
+using Nvcf.Emulator.Api.Contracts;
+using Nvcf.Emulator.Domain;
+
+namespace Nvcf.Emulator.Api;
+
+/// <summary>
+/// The control plane's validation of function requests (§2.2, §2.5, §2.6), with its messages. Each method
+/// returns null when the request is valid, else the <c>detail</c> of the 400 answer.
+/// </summary>
+public static partial class FunctionValidation
+{
+    private const string CreateObject = "createFunctionRequest";
+
+    public static string? Validate(CreateFunctionRequest r)
+    {
+        if (string.IsNullOrEmpty(r.Name))
+        {
+            return Field(CreateObject, "name", r.Name, "must not be blank");
+        }
+
+        if (r.Name.Length > 128 || !NamePattern().IsMatch(r.Name))
+        {
+            return Field(CreateObject, "name", r.Name, "must match \"^[a-z0-9A-Z][a-z0-9A-Z\\-_]*$\" and be 1 to 128 characters long");
+        }
+
+        if (string.IsNullOrWhiteSpace(r.InferenceUrl))
+        {
+            return Field(CreateObject, "inferenceUrl", r.InferenceUrl, "must not be null");
+        }
+
+        if (r.InferencePort is <= 0 or > 65535)
+        {
+            return Field(CreateObject, "inferencePort", r.InferencePort, "must be between 1 and 65535");
+        }
+
+        var artifacts = (r.ContainerImage is not null ? 1 : 0) + (r.Models is { Count: > 0 } ? 1 : 0) + (r.HelmChart is not null ? 1 : 0);
+        if (artifacts == 0)
+        {
+            return "Invalid request: One of the following properties 'containerImage', 'models', or 'helmChart' must be specified in the payload";
+        }
+
+        if (artifacts > 1)
+        {
+            return "Invalid request: Only one of the following properties 'containerImage', 'models', or 'helmChart' may be specified in the payload";
+        }
+
+        if ((r.HelmChart is null) != (r.HelmChartServiceName is null))
+        {
+            return "Invalid request: 'helmChart' and 'helmChartServiceName' must be specified together";
+        }
+
+        if (r.HelmChart is not null && (r.ContainerArgs is not null || r.ContainerEnvironment is { Count: > 0 }))
+        {
+            return "Invalid request: 'containerArgs' and 'containerEnvironment' are not allowed with 'helmChart'";
+        }
+
+        if (r.ContainerArgs is not null)
+        {
+            try
+            {
+                Runtime.CommandLine.Split(r.ContainerArgs);
+            }
+            catch (FormatException e)
+            {
+                return Field(CreateObject, "containerArgs", r.ContainerArgs, e.Message);
+            }
+        }
+
+        if (r.Health is { } health)
+        {
+            if (string.IsNullOrWhiteSpace(health.Uri))
+            {
+                return Field(CreateObject, "health.uri", health.Uri, "must not be blank");
+            }
+
+            if (health.Port is null or <= 0 or > 65535)
+            {
+                return Field(CreateObject, "health.port", health.Port, "must be between 1 and 65535");
+            }
+
+            if (health.Timeout is null || health.Timeout <= TimeSpan.Zero)
+            {
+                return Field(CreateObject, "health.timeout", health.Timeout, "must be a positive ISO-8601 duration");
+            }
+
+            if (health.ExpectedStatusCode is null or < 100 or > 599)
+            {
+                return Field(CreateObject, "health.expectedStatusCode", health.ExpectedStatusCode, "must be an HTTP status code");
+            }
+
+            if (health.Protocol is null)
+            {
+                return Field(CreateObject, "health.protocol", null, "must not be null");
+            }
+        }
+
+        if (r.ContainerEnvironment?.FirstOrDefault(e => string.IsNullOrEmpty(e.Key) || e.Value is null) is { } badEntry)
+        {
+            return Field(CreateObject, "containerEnvironment", badEntry.Key, "each entry needs a 'key' and a 'value'");
+        }
+
+        if (r.Resources?.FirstOrDefault(a => a.Name is null || a.Version is null || a.Uri is null) is { } badArtifact)
+        {
+            return Field(CreateObject, "resources", badArtifact.Name, "each resource needs 'name', 'version' and 'uri'");
+        }
+
+        if (ValidateModels(r) is { } modelError)
+        {
+            return modelError;
+        }
+
+        if (ValidateTags(CreateObject, r.Tags) is { } tagError)
+        {
+            return tagError;
+        }
+
+        if (r.Description is { Length: > 256 })
+        {
+            return Field(CreateObject, "description", r.Description, "size must be between 0 and 256");
+        }
+
+        if (ValidateSecrets(r.Secrets) is { } secretError)
+        {
+            return secretError;
+        }
+
+        if (r.Telemetries is { LogsTelemetryId: null, MetricsTelemetryId: null, TracesTelemetryId: null })
+        {
+            return "Invalid request: at least one of 'logsTelemetryId', 'metricsTelemetryId' or 'tracesTelemetryId' must be specified";
+        }
+
+        return ValidateRateLimit(CreateObject, r.RateLimit);
+    }
+
+    public static string? Validate(UpdateFunctionRequest r)
+    {
+        if (r.Tags is null && r.RateLimit is null && r.ModelUpdates is null && r.LlmInvocationConfig is null)
+        {
+            return "Invalid request: at least one of 'tags', 'rateLimit', 'modelUpdates', or 'llmInvocationConfig' must be specified";
+        }
+
+        if (r.ModelUpdates?.FirstOrDefault(m => string.IsNullOrEmpty(m.ModelName)) is not null)
+        {
+            return Field("updateFunctionRequest", "modelUpdates.modelName", null, "must not be blank");
+        }
+
+        return ValidateTags("updateFunctionRequest", r.Tags) ?? ValidateRateLimit("updateFunctionRequest", r.RateLimit);
+    }
+
+    /// <summary>Spring's bean-validation message shape.</summary>
+    public static string Field(string objectName, string field, object? rejected, string message) =>
+        $"Validation failed: [object={objectName}, field={field}, rejected={rejected ?? "null"}, message={message}]";
+
+    private static string? ValidateModels(CreateFunctionRequest r)
+    {
+        if (r.Models is not { Count: > 0 } models)
+        {
+            return r.FunctionType == FunctionType.Llm ? "Invalid request: LLM functions need 'models' with 'llmConfig'" : null;
+        }
+
+        foreach (var model in models)
+        {
+            if (string.IsNullOrEmpty(model.Name))
+            {
+                return Field(CreateObject, "models.name", null, "must not be blank");
+            }
+
+            if (r.FunctionType != FunctionType.Llm && (model.Version is null || model.Uri is null))
+            {
+                return $"Invalid request: model '{model.Name}' needs 'version' and 'uri'";
+            }
+
+            if (r.FunctionType == FunctionType.Llm && model.LlmConfig is null)
+            {
+                return $"Invalid request: model '{model.Name}' of an LLM function needs 'llmConfig'";
+            }
+        }
+
+        return models.GroupBy(m => m.Name).FirstOrDefault(g => g.Count() > 1) is { } duplicate
+            ? $"Invalid request: model names must be unique, '{duplicate.Key}' appears more than once"
+            : null;
+    }
+
+    private static string? ValidateTags(string objectName, List<string>? tags)
+    {
+        if (tags is null)
+        {
+            return null;
+        }
+
+        if (tags.Count > 64)
+        {
+            return Field(objectName, "tags", tags.Count, "at most 64 tags are allowed");
+        }
+
+        return tags.FirstOrDefault(t => t is null || t.Length is 0 or > 128 || !TagPattern().IsMatch(t)) is { } bad
+            ? Field(objectName, "tags", bad, "each tag must match \"[a-zA-Z0-9\\-_:=]+\" and be at most 128 characters long")
+            : null;
+    }
+
+    private static string? ValidateSecrets(List<SecretDto>? secrets)
+    {
+        if (secrets is null)
+        {
+            return null;
+        }
+
+        foreach (var secret in secrets)
+        {
+            if (secret.Name is null || secret.Name.Length > 48 || !SecretNamePattern().IsMatch(secret.Name))
+            {
+                return Field(CreateObject, "secrets.name", secret.Name, "must match \"^[a-z0-9A-Z][a-z0-9A-Z_.\\-]*$\" and be 1 to 48 characters long");
+            }
+
+            var value = secret.Value switch
+            {
+                System.Text.Json.Nodes.JsonValue v when v.TryGetValue<string>(out var s) => s,
+                System.Text.Json.Nodes.JsonObject o => o.ToJsonString(),
+                _ => null,
+            };
+            if (value is null || value.Length is 0 or > 32768)
+            {
+                return Field(CreateObject, "secrets.value", secret.Name, "must be a string or a JSON object of 1 to 32768 characters");
+            }
+        }
+
+        return secrets.GroupBy(s => s.Name).FirstOrDefault(g => g.Count() > 1) is { } duplicate
+            ? $"Invalid request: duplicate secret name '{duplicate.Key}'"
+            : null;
+    }
+
+    private static string? ValidateRateLimit(string objectName, RateLimitDto? rateLimit)
+    {
+        if (rateLimit is null)
+        {
+            return null;
+        }
+
+        if (rateLimit.RateLimit is null && rateLimit.PerNcaIdRate is null && rateLimit.PerUserRate is null)
+        {
+            return "Invalid request: at least one of 'rateLimit', 'perNcaIdRate' or 'perUserRate' must be specified";
+        }
+
+        if (rateLimit.ExemptedNcaIds is not null && rateLimit.RateLimit is null)
+        {
+            return "Invalid request: 'exemptedNcaIds' requires 'rateLimit'";
+        }
+
+        if (rateLimit.ExemptedNcaIds is { Count: > 32 } || rateLimit.PerNcaIdRate is { Count: > 32 })
+        {
+            return "Invalid request: 'exemptedNcaIds' and 'perNcaIdRate' take at most 32 entries";
+        }
+
+        var rates = new[] { rateLimit.RateLimit, rateLimit.PerUserRate }.Concat(rateLimit.PerNcaIdRate?.Values ?? Enumerable.Empty<string>());
+        return rates.FirstOrDefault(r => r is not null && !RatePattern().IsMatch(r)) is { } bad
+            ? Field(objectName, "rateLimit", bad, "must look like \"100-S\" or \"100-S,5000-M\" (units S, M, H, D, each at most once)")
+            : null;
+    }
+
+    [GeneratedRegex(@"^[a-z0-9A-Z][a-z0-9A-Z\-_]*$")]
+    private static partial Regex NamePattern();
+
+    [GeneratedRegex(@"^[a-zA-Z0-9\-_:=]+$")]
+    private static partial Regex TagPattern();
+
+    [GeneratedRegex(@"^[a-z0-9A-Z][a-z0-9A-Z_.\-]*$")]
+    private static partial Regex SecretNamePattern();
+
+    [GeneratedRegex(@"^(?!.*-([SMHD]).*-\1)[1-9]\d*-[SMHD](,\s*[1-9]\d*-[SMHD])*$")]
+    private static partial Regex RatePattern();
+}

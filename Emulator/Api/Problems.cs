@@ -1,0 +1,37 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Nvcf.Emulator.Api;
+
+/// <summary>
+/// Every error answer of the API: RFC 7807 problem details (<c>application/problem+json</c>) with the
+/// cloud's status codes (§1.4) and <c>type</c> URNs in the style of the NGC gateway.
+/// </summary>
+public static class Problems
+{
+    public static ProblemHttpResult BadRequest(string detail) => Create(StatusCodes.Status400BadRequest, detail);
+
+    public static ProblemHttpResult Unauthorized(string detail) => Create(StatusCodes.Status401Unauthorized, detail);
+
+    public static ProblemHttpResult NotFound(string detail) => Create(StatusCodes.Status404NotFound, detail);
+
+    public static ProblemHttpResult Conflict(string detail) => Create(StatusCodes.Status409Conflict, detail);
+
+    public static ProblemHttpResult Create(int status, string detail, string? type = null)
+    {
+        var title = ReasonPhrases.GetReasonPhrase(status);
+        return TypedResults.Problem(
+            detail: detail,
+            statusCode: status,
+            title: title,
+            type: type ?? "urn:kaizen:problem-details:" + Kebab(title));
+    }
+
+    /// <summary>"Not Found" → "not-found".</summary>
+    public static string Kebab(string title) => title.ToLowerInvariant().Replace(' ', '-');
+
+    private static class ReasonPhrases
+    {
+        public static string GetReasonPhrase(int status) =>
+            Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status) is { Length: > 0 } phrase ? phrase : "Error";
+    }
+}

@@ -1,0 +1,49 @@
+using Nvcf.Emulator.Domain;
+
+namespace Nvcf.Emulator.Diagnostics;
+
+/// <summary>Every log message of the emulator, source-generated.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Information, "Docker engine ready; removed {Reaped} container(s) left by emulator processes that are gone")]
+    public static partial void RuntimeReady(this ILogger logger, int reaped);
+
+    [LoggerMessage(2, LogLevel.Error, "The Docker engine could not be reached ({Message}); deployments will fail until it can be")]
+    public static partial void RuntimeUnreachable(this ILogger logger, string message);
+
+    [LoggerMessage(3, LogLevel.Information, "Image {Image} is not present locally; pulling it")]
+    public static partial void ImagePulling(this ILogger logger, string image);
+
+    [LoggerMessage(4, LogLevel.Information, "Started container {Container} from {Image} ({ImageId})")]
+    public static partial void ContainerStarted(this ILogger logger, string container, string image, string imageId);
+
+    [LoggerMessage(5, LogLevel.Information, "Removed stale container {Container} of emulator process {Owner}")]
+    public static partial void ContainerReaped(this ILogger logger, string container, string owner);
+
+    [LoggerMessage(10, LogLevel.Information, "Starting instance {InstanceId} of {FunctionName} version {VersionId}")]
+    public static partial void InstanceStarting(this ILogger logger, string functionName, Guid versionId, Guid instanceId);
+
+    [LoggerMessage(11, LogLevel.Information, "Instance {Container} passed its health check after {Elapsed}")]
+    public static partial void InstanceReady(this ILogger logger, string container, TimeSpan elapsed);
+
+    [LoggerMessage(12, LogLevel.Error, "Instance of {FunctionName} version {VersionId} failed to start: {Cause}")]
+    public static partial void InstanceFailed(this ILogger logger, string functionName, Guid versionId, string cause);
+
+    [LoggerMessage(13, LogLevel.Warning, "Instance of {FunctionName} version {VersionId} stopped and will be replaced: {Cause}")]
+    public static partial void InstanceLost(this ILogger logger, string functionName, Guid versionId, string cause);
+
+    [LoggerMessage(14, LogLevel.Information, "Stopping idle instance {Container} of {FunctionName}")]
+    public static partial void InstanceScaledDown(this ILogger logger, string functionName, string container);
+
+    [LoggerMessage(15, LogLevel.Information, "Removed instance {Container}")]
+    public static partial void InstanceRemoved(this ILogger logger, string container);
+
+    [LoggerMessage(16, LogLevel.Information, "{FunctionName} version {VersionId}: {From} -> {To}")]
+    public static partial void VersionStatusChanged(this ILogger logger, string functionName, Guid versionId, FunctionStatus from, FunctionStatus to);
+
+    [LoggerMessage(17, LogLevel.Error, "Supervisor of {FunctionName} version {VersionId} stopped unexpectedly")]
+    public static partial void SupervisorFailed(this ILogger logger, Exception exception, string functionName, Guid versionId);
+
+    [LoggerMessage(20, LogLevel.Warning, "Invocation {RequestId} could not reach instance {InstanceId}: {Message}")]
+    public static partial void InstanceUnreachable(this ILogger logger, Guid requestId, Guid instanceId, string message);
+}

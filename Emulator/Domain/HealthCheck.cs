@@ -1,0 +1,27 @@
+namespace Nvcf.Emulator.Domain;
+
+/// <summary>How the platform decides that an instance is ready (NVCF <c>HealthDto</c>).</summary>
+public sealed record HealthCheck(HealthProtocol Protocol, string Uri, int Port, TimeSpan Timeout, int ExpectedStatusCode)
+{
+    public const int DefaultPort = 8000;
+    public const string DefaultUri = "/v2/health/ready";
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
+    public const int DefaultExpectedStatusCode = 200;
+
+    /// <summary>
+    /// The check used when a function is created without <c>health</c>: HTTP (gRPC for <c>/grpc</c>
+    /// functions) on <c>inferencePort</c> or 8000, at <c>healthUri</c> or <c>/v2/health/ready</c>.
+    /// </summary>
+    public static HealthCheck Default(string inferenceUrl, int? inferencePort, string? healthUri) => new(
+        inferenceUrl is "/grpc" or "grpc" ? HealthProtocol.Grpc : HealthProtocol.Http,
+        string.IsNullOrWhiteSpace(healthUri) ? DefaultUri : healthUri,
+        inferencePort ?? DefaultPort,
+        DefaultTimeout,
+        DefaultExpectedStatusCode);
+}
+
+public enum HealthProtocol
+{
+    Http,
+    Grpc,
+}

@@ -1,0 +1,43 @@
+using Nvcf.Emulator.Api;
+using Nvcf.Emulator.Api.Contracts;
+using Nvcf.Emulator.Orchestration;
+using Nvcf.Emulator.Routing;
+using Nvcf.Emulator.Runtime;
+using Nvcf.Emulator.Runtime.Docker;
+using Nvcf.Emulator.State;
+
+namespace Nvcf.Emulator;
+
+/// <summary>The emulator's composition: API conventions, state, runtime, orchestration and routing.</summary>
+public static class EmulatorServiceCollectionExtensions
+{
+    public static WebApplicationBuilder AddNvcfEmulator(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.Configure<EmulatorOptions>(builder.Configuration.GetSection(EmulatorOptions.SectionName));
+        services.Configure<DockerRuntimeOptions>(builder.Configuration.GetSection("Emulator:Docker"));
+
+        services.ConfigureHttpJsonOptions(o => NvcfJsonContext.Configure(o.SerializerOptions));
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.AddProblemDetails();
+        services.AddExceptionHandler<ApiMiddleware.BadRequestExceptionHandler>();
+
+        services.AddSingleton<IFunctionStore, InMemoryFunctionStore>();
+        services.AddSingleton<KeyedLock>();
+        services.AddSingleton<IFunctionRuntime, DockerFunctionRuntime>();
+        services.AddSingleton<HealthProber>();
+        services.AddSingleton<FunctionRouter>();
+        services.AddSingleton<InvocationForwarder>();
+        services.AddSingleton<DeploymentOrchestrator>();
+        services.AddHostedService(sp => sp.GetRequiredService<DeploymentOrchestrator>());
+        return builder;
+    }
+
+    public static WebApplication MapNvcfApi(this WebApplication app)
+    {
+        app.MapFunctionsApi();
+        app.MapDeploymentsApi();
+        app.MapInvocationApi();
+        return app;
+    }
+}

@@ -1,0 +1,151 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using Nvcf.Emulator.Diagnostics;
+using Nvcf.Emulator.Domain;
+using Nvcf.Emulator.Routing;
+using Nvcf.Emulator.Runtime;
+using Nvcf.Emulator.State;
+
+namespace Nvcf.Emulator.Orchestration;
+
+/// <summary>
+/// Turns deployments (desired state, in the store) into running instances: one <see cref="VersionSupervisor"/>
+/// per deployed version, published to the <see cref="FunctionRouter"/> so invocations can reach it.
+/// At start it removes containers left behind by emulator processes that are gone.
+/// </summary>
+public sealed class DeploymentOrchestrator(
+    IFunctionRuntime runtime,
+    HealthProber prober,
+    IFunctionStore store,
+    FunctionRouter router,
+    IOptions<EmulatorOptions> options,
+    ILogger<DeploymentOrchestrator> logger) : IHostedService
+{
+    private readonly ConcurrentDictionary<Guid, VersionSupervisor> _supervisors = new();
+    private readonly ConcurrentDictionary<Guid, Task> _draining = new();
+    private readonly CancellationTokenSource _shutdown = new();
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var reaped = await runtime.ReapStaleAsync(cancellationToken);
+            logger.RuntimeReady(reaped);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.RuntimeUnreachable(e.Message);
+        }
+
+        foreach (var deployment in await store.ListDeploymentsAsync(cancellationToken))
+        {
+            if (await store.GetVersionAsync(deployment.FunctionId, deployment.VersionId, cancellationToken) is { } version)
+            {
+                await DeployAsync(version, deployment, cancellationToken);
+            }
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _shutdown.CancelAsync();
+        await Task.WhenAll(_draining.Values);
+        await Task.WhenAll(_supervisors.Values.Select(s => s.DisposeAsync().AsTask()));
+        _supervisors.Clear();
+    }
+
+    /// <summary>Starts serving a version: status DEPLOYING (or ACTIVE when it scales from zero) and instances on their way.</summary>
+    public async Task<FunctionStatus> DeployAsync(FunctionVersion version, Deployment deployment, CancellationToken cancellationToken)
+    {
+        var supervisor = new VersionSupervisor(version, deployment, runtime, prober, store, options.Value, logger);
+        if (!_supervisors.TryAdd(version.VersionId, supervisor))
+        {
+            throw new InvalidOperationException($"Version {version.VersionId} is already deployed.");
+        }
+
+        var status = supervisor.Route.Status;
+        await store.UpdateVersionAsync(version.Id, version.VersionId, v => v with { Status = status }, cancellationToken);
+        router.Publish(supervisor.Route);
+        supervisor.Start();
+        return status;
+    }
+
+    /// <summary>Applies changed GPU specifications (instance counts, concurrency) to a running deployment.</summary>
+    public void Update(Deployment deployment)
+    {
+        if (_supervisors.TryGetValue(deployment.VersionId, out var supervisor))
+        {
+            supervisor.Update(deployment);
+        }
+    }
+
+    /// <summary>
+    /// Stops serving a version (§3.4): INACTIVE at once, so it takes no new invocations. Without
+    /// <paramref name="graceful"/>, queued and in-flight requests are dropped and the containers removed before
+    /// this returns. With it, and requests still queued or running, the deployment stays (draining) until they
+    /// finish, then goes the same way.
+    /// </summary>
+    public async Task UndeployAsync(Guid functionId, Guid versionId, bool graceful)
+    {
+        await store.UpdateVersionAsync(functionId, versionId, v => v with { Status = FunctionStatus.Inactive });
+        if (!_supervisors.TryGetValue(versionId, out var supervisor))
+        {
+            await store.RemoveDeploymentAsync(versionId);
+            return;
+        }
+
+        supervisor.Retire();
+        if (graceful && supervisor.IsBusy)
+        {
+            await store.UpdateDeploymentAsync(versionId, d => d with { Draining = true, LastUpdatedAt = DateTime.UtcNow });
+            _draining[versionId] = DrainThenRemoveAsync(functionId, versionId, supervisor);
+            return;
+        }
+
+        await RemoveAsync(functionId, versionId, supervisor);
+    }
+
+    /// <summary>The instances of a deployed version, for <c>activeInstances</c>.</summary>
+    public IReadOnlyList<InstanceInfo> InstancesOf(Guid versionId) =>
+        _supervisors.TryGetValue(versionId, out var supervisor)
+            ? [.. supervisor.Instances.Select(i => new InstanceInfo(
+                i.InstanceId, i.GpuSpecification, i.State, i.Container?.Name, i.CreatedAt, i.UpdatedAt))]
+            : [];
+
+    private async Task DrainThenRemoveAsync(Guid functionId, Guid versionId, VersionSupervisor supervisor)
+    {
+        try
+        {
+            await supervisor.DrainAsync(_shutdown.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutting down: remove without waiting any longer.
+        }
+
+        await RemoveAsync(functionId, versionId, supervisor);
+        _draining.TryRemove(versionId, out _);
+    }
+
+    private async Task RemoveAsync(Guid functionId, Guid versionId, VersionSupervisor supervisor)
+    {
+        router.Withdraw(functionId, versionId);
+        await supervisor.StopAsync($"Function id '{functionId}' version '{versionId}' was undeployed.");
+        await supervisor.DisposeAsync();
+        _supervisors.TryRemove(versionId, out _);
+        await store.RemoveDeploymentAsync(versionId);
+    }
+
+    /// <summary>Requests waiting for an instance slot of the version.</summary>
+    public int QueueDepthOf(Guid versionId) =>
+        _supervisors.TryGetValue(versionId, out var supervisor) ? supervisor.Route.Pool.QueueDepth : 0;
+}
+
+/// <summary>What the API shows of one instance.</summary>
+public sealed record InstanceInfo(
+    Guid InstanceId,
+    GpuSpecification GpuSpecification,
+    InstanceState State,
+    string? ContainerName,
+    DateTime CreatedAt,
+    DateTime UpdatedAt);

@@ -1,0 +1,195 @@
+using Nvcf.Emulator.Diagnostics;
+using Nvcf.Emulator.Domain;
+using Nvcf.Emulator.Runtime;
+
+namespace Nvcf.Emulator.Orchestration;
+
+/// <summary>
+/// The life of one instance: start its container, probe until the health check passes (quickly at first, so a
+/// version turns ACTIVE soon after its container is ready), then watch it until it exits or is stopped.
+/// Each step is reported to the owning <see cref="VersionSupervisor"/>.
+/// </summary>
+internal sealed class InstanceRunner(
+    InstanceSpec spec,
+    GpuSpecification gpuSpecification,
+    HealthCheck health,
+    IFunctionRuntime runtime,
+    HealthProber prober,
+    EmulatorOptions options,
+    ILogger logger)
+{
+    private const int LogTailLines = 20;
+    private static readonly TimeSpan FirstProbeDelay = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan MaxStartupProbeDelay = TimeSpan.FromMilliseconds(500);
+
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _run;
+
+    public Guid InstanceId => spec.InstanceId;
+
+    public GpuSpecification GpuSpecification => gpuSpecification;
+
+    public InstanceState State { get; private set; } = InstanceState.Starting;
+
+    public RuntimeInstance? Container { get; private set; }
+
+    public DateTime CreatedAt { get; } = DateTime.UtcNow;
+
+    public DateTime UpdatedAt { get; private set; } = DateTime.UtcNow;
+
+    /// <summary>Last time the instance had a request in flight (or became ready).</summary>
+    public DateTime LastBusyAt { get; set; } = DateTime.UtcNow;
+
+    public void Start(Action<InstanceRunner, InstanceEvent> report) => _run = RunAsync(report, _stop.Token);
+
+    /// <summary>Stops watching and removes the container.</summary>
+    public async Task StopAsync()
+    {
+        await _stop.CancelAsync();
+        if (_run is not null)
+        {
+            await _run;
+        }
+
+        if (Container is { } container)
+        {
+            await runtime.RemoveAsync(container, CancellationToken.None);
+            logger.InstanceRemoved(container.Name);
+        }
+
+        SetState(InstanceState.Terminated);
+        _stop.Dispose();
+    }
+
+    private async Task RunAsync(Action<InstanceRunner, InstanceEvent> report, CancellationToken stop)
+    {
+        await Task.Yield();
+        try
+        {
+            Container = await runtime.StartAsync(spec, stop);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            return;
+        }
+        catch (InstanceStartException e)
+        {
+            Fail(report, e.Message, wasReady: false);
+            return;
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or TimeoutException or System.Net.Sockets.SocketException)
+        {
+            Fail(report, $"The Docker engine could not be reached: {e.Message}", wasReady: false);
+            return;
+        }
+
+        try
+        {
+            var exit = runtime.WaitForExitAsync(Container, stop);
+            var cause = await WaitUntilHealthyAsync(Container, exit, stop);
+            if (cause is not null)
+            {
+                Fail(report, cause, wasReady: false);
+                return;
+            }
+
+            SetState(InstanceState.Active);
+            LastBusyAt = DateTime.UtcNow;
+            report(this, InstanceEvent.Ready);
+
+            var ended = await exit;
+            Fail(report, await DescribeExitAsync(Container, ended, "after it was ready"), wasReady: true);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (!stop.IsCancellationRequested)
+        {
+            Fail(report, $"Lost track of container '{Container.Name}': {e.Message}", wasReady: State == InstanceState.Active);
+        }
+    }
+
+    /// <summary>Probes until healthy; returns null then, or why the instance will never be ready.</summary>
+    private async Task<string?> WaitUntilHealthyAsync(RuntimeInstance container, Task<InstanceObservation> exit, CancellationToken stop)
+    {
+        var deadline = DateTime.UtcNow + options.ReadyTimeout;
+        var delay = FirstProbeDelay;
+        var last = "no answer yet";
+        while (true)
+        {
+            if (exit.IsCompleted)
+            {
+                return await DescribeExitAsync(container, await exit, "before its health check passed");
+            }
+
+            var probe = await prober.ProbeAsync(container, health, stop);
+            if (probe.IsHealthy)
+            {
+                logger.InstanceReady(container.Name, DateTime.UtcNow - CreatedAt);
+                return null;
+            }
+
+            last = probe.Detail;
+            if (DateTime.UtcNow > deadline)
+            {
+                return $"Health check ({health.Protocol} {health.Uri} on port {health.Port}) did not pass within {options.ReadyTimeout}; last result: {last}.";
+            }
+
+            await Task.WhenAny(exit, Task.Delay(delay, stop));
+            stop.ThrowIfCancellationRequested();
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxStartupProbeDelay.Ticks));
+        }
+    }
+
+    private async Task<string> DescribeExitAsync(RuntimeInstance container, InstanceObservation ended, string when)
+    {
+        var logs = await runtime.ReadLogTailAsync(container, LogTailLines, CancellationToken.None);
+        var how = ended.State == InstanceRunState.Missing
+            ? $"Container '{container.Name}' was removed {when}."
+            : $"Container '{container.Name}' exited with code {ended.ExitCode} {when}.";
+        if (ended.Error is not null)
+        {
+            how += $" Engine: {ended.Error}.";
+        }
+
+        return string.IsNullOrWhiteSpace(logs) ? how : $"{how} Last log lines:\n{logs}";
+    }
+
+    private void Fail(Action<InstanceRunner, InstanceEvent> report, string cause, bool wasReady)
+    {
+        SetState(InstanceState.Errored);
+        report(this, new InstanceEvent(wasReady ? InstanceEventKind.Lost : InstanceEventKind.Failed, cause));
+    }
+
+    private void SetState(InstanceState state)
+    {
+        State = state;
+        UpdatedAt = DateTime.UtcNow;
+    }
+}
+
+/// <summary>Instance states as NVCF names them (<c>InstanceDto.instanceStatus</c>).</summary>
+public enum InstanceState
+{
+    Starting,
+    Active,
+    Errored,
+    Terminated,
+}
+
+internal enum InstanceEventKind
+{
+    /// <summary>The health check passed.</summary>
+    Ready,
+
+    /// <summary>The instance never became ready.</summary>
+    Failed,
+
+    /// <summary>A ready instance stopped.</summary>
+    Lost,
+}
+
+internal sealed record InstanceEvent(InstanceEventKind Kind, string? Cause = null)
+{
+    public static readonly InstanceEvent Ready = new(InstanceEventKind.Ready);
+}

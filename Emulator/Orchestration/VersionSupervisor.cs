@@ -1,0 +1,309 @@
+using System.Threading.Channels;
+using Nvcf.Emulator.Diagnostics;
+using Nvcf.Emulator.Domain;
+using Nvcf.Emulator.Routing;
+using Nvcf.Emulator.Runtime;
+using Nvcf.Emulator.State;
+
+namespace Nvcf.Emulator.Orchestration;
+
+/// <summary>
+/// Keeps one deployed version's instances matching its deployment: <c>minInstances</c> per GPU specification,
+/// more (up to <c>maxInstances</c>) while requests wait for a slot, idle extras stopped after a quiet period,
+/// an instance that exits replaced. Derives the version's status from its instances and reports it.
+/// All decisions are taken on one loop, so no locks are needed for the instance list.
+/// </summary>
+internal sealed class VersionSupervisor : IAsyncDisposable
+{
+    private static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
+
+    private readonly IFunctionRuntime _runtime;
+    private readonly HealthProber _prober;
+    private readonly IFunctionStore _store;
+    private readonly EmulatorOptions _options;
+    private readonly ILogger _logger;
+    private readonly Channel<Signal> _signals = Channel.CreateUnbounded<Signal>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<InstanceRunner> _instances = [];
+    private volatile IReadOnlyList<InstanceRunner> _snapshot = [];
+    private volatile Deployment _deployment;
+    private Task _loop = Task.CompletedTask;
+    private volatile bool _retired;
+    private bool _everReady;
+    private string? _failure;
+
+    public VersionSupervisor(
+        FunctionVersion version,
+        Deployment deployment,
+        IFunctionRuntime runtime,
+        HealthProber prober,
+        IFunctionStore store,
+        EmulatorOptions options,
+        ILogger logger)
+    {
+        Route = new VersionRoute(version) { Status = InitialStatus(deployment) };
+        _deployment = deployment;
+        _runtime = runtime;
+        _prober = prober;
+        _store = store;
+        _options = options;
+        _logger = logger;
+        Route.Pool.RequestQueued += () => _signals.Writer.TryWrite(Signal.Demand);
+    }
+
+    public VersionRoute Route { get; }
+
+    /// <summary>DEPLOYING, or ACTIVE at once when every specification scales from zero (§2.7).</summary>
+    public static FunctionStatus InitialStatus(Deployment deployment) =>
+        deployment.ScalesFromZero ? FunctionStatus.Active : FunctionStatus.Deploying;
+
+    public FunctionVersion Version => Route.Version;
+
+    public Deployment Deployment => _deployment;
+
+    /// <summary>A consistent copy of the instances, for readers outside the loop.</summary>
+    public IReadOnlyList<InstanceRunner> Instances => _snapshot;
+
+    public void Start() => _loop = RunAsync(_stop.Token);
+
+    public void Update(Deployment deployment)
+    {
+        _deployment = deployment;
+        _signals.Writer.TryWrite(Signal.Changed);
+    }
+
+    /// <summary>Takes the version out of service: INACTIVE, no new invocations; queued and running requests go on.</summary>
+    public void Retire()
+    {
+        _retired = true;
+        Route.Status = FunctionStatus.Inactive;
+    }
+
+    /// <summary>Whether requests are still queued or in flight.</summary>
+    public bool IsBusy => Route.Pool.QueueDepth > 0 || Route.Pool.InFlight > 0;
+
+    /// <summary>Waits until no request is queued or in flight (a graceful undeploy).</summary>
+    public async Task DrainAsync(CancellationToken cancellationToken)
+    {
+        while (IsBusy)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
+        }
+    }
+
+    /// <summary>Stops the loop and removes every instance; waiting requests fail with <paramref name="reason"/>.</summary>
+    public async Task StopAsync(string reason)
+    {
+        Retire();
+        Route.Pool.Close(new InstancePoolClosedException(reason));
+        await _stop.CancelAsync();
+        await _loop;
+        await Task.WhenAll(_instances.Select(i => i.StopAsync()));
+        _instances.Clear();
+        _snapshot = [];
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_stop.IsCancellationRequested)
+        {
+            await StopAsync("The emulator is shutting down.");
+        }
+
+        _stop.Dispose();
+    }
+
+    private async Task RunAsync(CancellationToken stop)
+    {
+        await Task.Yield();
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                if (_failure is null)
+                {
+                    await ReconcileAsync();
+                }
+
+                await ReportAsync(stop);
+                await WaitForSignalAsync(stop);
+                while (_signals.Reader.TryRead(out var signal))
+                {
+                    await HandleAsync(signal);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            _logger.SupervisorFailed(e, Version.Name, Version.VersionId);
+        }
+    }
+
+    private async Task WaitForSignalAsync(CancellationToken stop)
+    {
+        using var tick = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        tick.CancelAfter(Tick);
+        try
+        {
+            await _signals.Reader.WaitToReadAsync(tick.Token);
+        }
+        catch (OperationCanceledException) when (!stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task HandleAsync(Signal signal)
+    {
+        if (signal.Instance is { } instance && !_instances.Contains(instance))
+        {
+            return; // already removed
+        }
+
+        switch (signal.Event?.Kind)
+        {
+            case InstanceEventKind.Ready:
+                var container = signal.Instance!.Container!;
+                Route.Pool.Add(
+                    new InstanceTarget(
+                        signal.Instance.InstanceId,
+                        container.Endpoints[Version.EffectiveInferencePort],
+                        signal.Instance.GpuSpecification.InstanceType,
+                        signal.Instance.GpuSpecification.Backend ?? InstanceEnvironment.Backend),
+                    signal.Instance.GpuSpecification.MaxRequestConcurrency);
+                _everReady = true;
+                break;
+
+            case InstanceEventKind.Failed:
+                // An instance that never became ready fails the deployment, with the cause where the user looks.
+                _logger.InstanceFailed(Version.Name, Version.VersionId, signal.Event.Cause!);
+                await RemoveAsync(signal.Instance!);
+                await FailAsync(signal.Event.Cause!);
+                break;
+
+            case InstanceEventKind.Lost:
+                // A ready instance that stops is replaced on the next reconcile; requests wait for the replacement.
+                _logger.InstanceLost(Version.Name, Version.VersionId, signal.Event.Cause!);
+                await RemoveAsync(signal.Instance!);
+                break;
+        }
+    }
+
+    /// <summary>Starts and stops instances so each GPU specification has what it needs.</summary>
+    private async Task ReconcileAsync()
+    {
+        var specifications = _deployment.Specifications;
+        var now = DateTime.UtcNow;
+
+        foreach (var instance in _instances.Where(i => Route.Pool.InFlightOn(i.InstanceId) > 0))
+        {
+            instance.LastBusyAt = now;
+        }
+
+        // Instances of specifications that no longer exist.
+        foreach (var orphan in _instances.Where(i => specifications.All(s => s.GpuSpecificationId != i.GpuSpecification.GpuSpecificationId)).ToList())
+        {
+            await RemoveAsync(orphan);
+        }
+
+        foreach (var spec in specifications)
+        {
+            var mine = _instances.Where(i => i.GpuSpecification.GpuSpecificationId == spec.GpuSpecificationId).ToList();
+
+            // Above the maximum (after a PATCH), or idle extras above the minimum.
+            var surplus = mine.Count - spec.MaxInstances;
+            var idle = mine
+                .Where(i => i.State == InstanceState.Active && Route.Pool.InFlightOn(i.InstanceId) == 0)
+                .OrderBy(i => i.LastBusyAt)
+                .ToList();
+            var idleExtras = Math.Min(
+                mine.Count - spec.MinInstances,
+                idle.Count(i => now - i.LastBusyAt > _options.IdleInstanceTimeout && Route.Pool.QueueDepth == 0));
+            foreach (var instance in idle.Take(Math.Max(surplus, idleExtras)))
+            {
+                _logger.InstanceScaledDown(Version.Name, instance.Container?.Name ?? instance.InstanceId.ToString());
+                await RemoveAsync(instance);
+                mine.Remove(instance);
+            }
+
+            // Up to the minimum, plus one more at a time while requests wait and nothing is starting.
+            var missing = spec.MinInstances - mine.Count;
+            var starting = mine.Count(i => i.State == InstanceState.Starting);
+            if (missing <= 0 && Route.Pool.QueueDepth > 0 && starting == 0 && mine.Count < spec.MaxInstances
+                && spec == specifications.First(s => _instances.Count(i => i.GpuSpecification.GpuSpecificationId == s.GpuSpecificationId) < s.MaxInstances))
+            {
+                missing = 1;
+            }
+
+            for (var i = 0; i < missing; i++)
+            {
+                StartInstance(spec);
+            }
+        }
+
+        _snapshot = [.. _instances];
+    }
+
+    private void StartInstance(GpuSpecification spec)
+    {
+        var runner = new InstanceRunner(
+            InstanceSpec.For(Version, _deployment, spec), spec, Version.Health, _runtime, _prober, _options, _logger);
+        _instances.Add(runner);
+        _logger.InstanceStarting(Version.Name, Version.VersionId, runner.InstanceId);
+        runner.Start((instance, e) => _signals.Writer.TryWrite(new Signal(instance, e)));
+    }
+
+    private async Task RemoveAsync(InstanceRunner instance)
+    {
+        Route.Pool.Remove(instance.InstanceId);
+        _instances.Remove(instance);
+        _snapshot = [.. _instances];
+        await instance.StopAsync();
+    }
+
+    private async Task FailAsync(string cause)
+    {
+        _failure = cause;
+        Route.Status = FunctionStatus.Error;
+        Route.Pool.Close(new InstancePoolClosedException($"Function version '{Version.VersionId}' failed to deploy: {cause}"));
+        foreach (var instance in _instances.ToList())
+        {
+            await RemoveAsync(instance);
+        }
+    }
+
+    /// <summary>Derives the version's status (§2.7) and writes it, with the failure cause, to the store.</summary>
+    private async Task ReportAsync(CancellationToken stop)
+    {
+        var ready = _instances.Count(i => i.State == InstanceState.Active);
+        var required = Math.Max(1, _deployment.Specifications.Sum(s => s.MinInstances));
+        var status = _failure is not null ? FunctionStatus.Error
+            : _deployment.ScalesFromZero || ready >= required ? FunctionStatus.Active
+            : _everReady ? FunctionStatus.Degrading
+            : FunctionStatus.Deploying;
+
+        if (_retired || status == Route.Status)
+        {
+            return;
+        }
+
+        _logger.VersionStatusChanged(Version.Name, Version.VersionId, Route.Status, status);
+        Route.Status = status;
+        var health = _failure is null
+            ? (IReadOnlyList<DeploymentHealth>)[]
+            : [.. _deployment.Specifications.Select(s => new DeploymentHealth(s.Gpu, s.Backend, s.InstanceType, _failure))];
+        await _store.UpdateVersionAsync(Version.Id, Version.VersionId, v => v with { Status = status }, stop);
+        _deployment = await _store.UpdateDeploymentAsync(
+            Version.VersionId,
+            d => d with { HealthInfo = health, LastUpdatedAt = DateTime.UtcNow },
+            stop) ?? _deployment;
+    }
+
+    private sealed record Signal(InstanceRunner? Instance, InstanceEvent? Event)
+    {
+        public static readonly Signal Demand = new(null, null);
+        public static readonly Signal Changed = new(null, null);
+    }
+}

@@ -1,0 +1,20 @@
+using Nvcf.Emulator;
+using Nvcf.Emulator.Api;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.AddNvcfEmulator();
+
+var app = builder.Build();
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseOrgScopedAliases();
+app.UseBearerAuthorization();
+app.UseRouting();
+
+app.MapDefaultEndpoints();
+app.MapNvcfApi();
+app.Run();
+
+/// <summary>The emulator's entry point; public so tests can host it in process.</summary>
+public partial class Program;

@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Primitives;
+using Nvcf.Emulator.Domain;
+using Nvcf.Emulator.Runtime;
+
+namespace Nvcf.Emulator.Routing;
+
+/// <summary>
+/// Sends an invocation to an instance and relays the answer, as the NVCF worker does (§10.1): the client's
+/// method, headers and body go through unbuffered, except Authorization, hop-by-hop headers and the
+/// platform's own <c>NVCF-*</c> headers, which the emulator sets. One long-lived connection pool, no
+/// retries and no overall timeout: inference can be slow and a POST is not safe to repeat.
+/// </summary>
+public sealed class InvocationForwarder : IDisposable
+{
+    private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+        "TE", "Trailer", "Transfer-Encoding", "Upgrade",
+    };
+
+    private readonly HttpMessageInvoker _invoker = new(new SocketsHttpHandler
+    {
+        UseProxy = false,
+        AllowAutoRedirect = false,
+        AutomaticDecompression = DecompressionMethods.None,
+        UseCookies = false,
+        ConnectTimeout = TimeSpan.FromSeconds(15),
+        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
+        ActivityHeadersPropagator = DistributedContextPropagator.CreateDefaultPropagator(),
+    });
+
+    /// <summary>Sends the request and returns once the response headers have arrived.</summary>
+    /// <exception cref="HttpRequestException">The instance could not be reached.</exception>
+    public Task<HttpResponseMessage> SendAsync(HttpContext context, Invocation invocation, InstanceTarget target, CancellationToken cancellationToken)
+    {
+        var request = context.Request;
+        var message = new HttpRequestMessage(new HttpMethod(request.Method), new Uri(target.InferenceBase, invocation.PathAndQuery))
+        {
+            Version = HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        };
+
+        if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? request.ContentLength > 0)
+        {
+            message.Content = new StreamContent(request.Body);
+        }
+
+        CopyRequestHeaders(request.Headers, message);
+        AddPlatformHeaders(message, invocation, target);
+        return _invoker.SendAsync(message, cancellationToken);
+    }
+
+    /// <summary>Relays status, headers and body as they arrive, adding <c>NVCF-REQID</c> and <c>NVCF-STATUS</c>.</summary>
+    public static async Task RelayResponseAsync(HttpContext context, HttpResponseMessage response, Guid requestId, CancellationToken cancellationToken)
+    {
+        var statusCode = (int)response.StatusCode;
+        context.Response.StatusCode = statusCode;
+        CopyResponseHeaders(response.Headers, context.Response.Headers);
+        CopyResponseHeaders(response.Content.Headers, context.Response.Headers);
+        context.Response.Headers[NvcfHeaders.RequestId] = requestId.ToString();
+        context.Response.Headers[NvcfHeaders.Status] = NvcfHeaders.StatusFor(statusCode);
+
+        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+        await body.CopyToAsync(context.Response.Body, cancellationToken);
+    }
+
+    public void Dispose() => _invoker.Dispose();
+
+    private static void CopyRequestHeaders(IHeaderDictionary headers, HttpRequestMessage message)
+    {
+        var connectionTokens = headers.Connection;
+        foreach (var (name, value) in headers)
+        {
+            if (HopByHop.Contains(name)
+                || name.Equals("Authorization", StringComparison.OrdinalIgnoreCase)
+                || name.Equals("Host", StringComparison.OrdinalIgnoreCase)
+                || NvcfHeaders.PlatformOwned.Contains(name)
+                || NamedIn(connectionTokens, name))
+            {
+                continue;
+            }
+
+            if (!message.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)value))
+            {
+                message.Content?.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)value);
+            }
+        }
+    }
+
+    private static void AddPlatformHeaders(HttpRequestMessage message, Invocation invocation, InstanceTarget target)
+    {
+        var version = invocation.Version;
+        var requestId = invocation.RequestId.ToString();
+        var headers = message.Headers;
+        headers.TryAddWithoutValidation(NvcfHeaders.RequestId, requestId);
+        headers.TryAddWithoutValidation(NvcfHeaders.Sub, invocation.Subject);
+        headers.TryAddWithoutValidation(NvcfHeaders.NcaId, version.NcaId);
+        headers.TryAddWithoutValidation(NvcfHeaders.FunctionName, version.Name);
+        headers.TryAddWithoutValidation(NvcfHeaders.FunctionId, version.Id.ToString());
+        headers.TryAddWithoutValidation(NvcfHeaders.FunctionVersionId, version.VersionId.ToString());
+        headers.TryAddWithoutValidation(NvcfHeaders.AssetDir, "/var/inf/inputAssets/" + requestId);
+        headers.TryAddWithoutValidation(NvcfHeaders.LargeOutputDir, "/var/inf/response/" + requestId);
+        headers.TryAddWithoutValidation(NvcfHeaders.MaxResponseSizeBytes, NvcfHeaders.MaxDirectResponseSizeBytes.ToString(CultureInfo.InvariantCulture));
+        headers.TryAddWithoutValidation(NvcfHeaders.Backend, target.Backend);
+        headers.TryAddWithoutValidation(NvcfHeaders.InstanceType, target.InstanceType);
+        headers.TryAddWithoutValidation(NvcfHeaders.Region, InstanceEnvironment.Region);
+        headers.TryAddWithoutValidation(NvcfHeaders.Env, InstanceEnvironment.Env);
+        headers.TryAddWithoutValidation(NvcfHeaders.InvocationRegion, InstanceEnvironment.Region);
+        headers.TryAddWithoutValidation(NvcfHeaders.PollSeconds, invocation.RemainingPollSeconds().ToString(CultureInfo.InvariantCulture));
+
+        if (message.Content is { } content && content.Headers.ContentType is null)
+        {
+            content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+        }
+    }
+
+    private static void CopyResponseHeaders(System.Net.Http.Headers.HttpHeaders source, IHeaderDictionary target)
+    {
+        foreach (var (name, values) in source.NonValidated)
+        {
+            if (!HopByHop.Contains(name))
+            {
+                target[name] = values.Count == 1 ? new StringValues(values.ToString()) : new StringValues([.. values]);
+            }
+        }
+    }
+
+    private static bool NamedIn(StringValues connection, string header)
+    {
+        foreach (var value in connection)
+        {
+            foreach (var token in (value ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (token.Equals(header, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+}
+
+/// <summary>One invocation on its way to a container.</summary>
+/// <param name="RequestId">The <c>NVCF-REQID</c>.</param>
+/// <param name="Version">The version chosen to serve it.</param>
+/// <param name="PathAndQuery">Path (and query) requested on the container: the inference URL for pexec.</param>
+/// <param name="Subject">The caller, sent as <c>NVCF-SUB</c>.</param>
+/// <param name="Deadline">When the caller's poll window ends.</param>
+public sealed record Invocation(Guid RequestId, FunctionVersion Version, string PathAndQuery, string Subject, DateTime Deadline)
+{
+    /// <summary>Whole seconds left before the platform would answer 202 (at least 1).</summary>
+    public int RemainingPollSeconds() => Math.Max(1, (int)Math.Ceiling((Deadline - DateTime.UtcNow).TotalSeconds));
+}

@@ -1,0 +1,19 @@
+namespace Nvcf.Emulator.Runtime.Docker;
+
+/// <summary>Labels on every container the emulator creates; the emulator never touches a container without them.</summary>
+public static class ContainerLabels
+{
+    private const string Prefix = "com.nvidia.nvcf-emulator.";
+
+    /// <summary>Present on every emulator container.</summary>
+    public const string Managed = Prefix + "managed";
+
+    /// <summary>The emulator process that created the container: <c>host/pid/start-ticks</c>.</summary>
+    public const string Owner = Prefix + "owner";
+
+    public const string FunctionId = Prefix + "function-id";
+    public const string FunctionName = Prefix + "function-name";
+    public const string VersionId = Prefix + "function-version-id";
+    public const string DeploymentId = Prefix + "deployment-id";
+    public const string InstanceId = Prefix + "instance-id";
+}

@@ -1,0 +1,311 @@
+using System.Globalization;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using Microsoft.Extensions.Options;
+using Nvcf.Emulator.Diagnostics;
+
+namespace Nvcf.Emulator.Runtime.Docker;
+
+/// <summary>
+/// Function instances as containers on a Docker engine (API 1.41 and newer). One start sequence:
+/// resolve the image (pull only when missing) → create (labels, env, ports) → start → resolve the published ports.
+/// </summary>
+public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
+{
+    private readonly DockerClient _client;
+    private readonly DockerRuntimeOptions _options;
+    private readonly ILogger<DockerFunctionRuntime> _logger;
+
+    public DockerFunctionRuntime(IOptions<DockerRuntimeOptions> options, ILogger<DockerFunctionRuntime> logger)
+    {
+        _options = options.Value;
+        _logger = logger;
+        var builder = new DockerClientBuilder();
+        if (!string.IsNullOrEmpty(_options.Endpoint))
+        {
+            builder = builder.WithEndpoint(new Uri(_options.Endpoint));
+        }
+
+        _client = builder.Build();
+    }
+
+    public async Task<RuntimeInstance> StartAsync(InstanceSpec spec, CancellationToken cancellationToken)
+    {
+        var imageId = await ResolveImageAsync(spec.Image, cancellationToken);
+        var parameters = CreateParameters(spec, imageId);
+
+        CreateContainerResponse created;
+        try
+        {
+            created = await _client.Containers.CreateContainerAsync(parameters, cancellationToken);
+        }
+        catch (DockerApiException e)
+        {
+            throw new InstanceStartException($"Container for image '{spec.Image}' could not be created: {EngineMessage(e)}", e);
+        }
+
+        try
+        {
+            await _client.Containers.StartContainerAsync(created.ID, new ContainerStartParameters(), cancellationToken);
+            var inspected = await _client.Containers.InspectContainerAsync(created.ID, cancellationToken);
+            var instance = new RuntimeInstance(created.ID, parameters.Name!, imageId, ResolveEndpoints(inspected, spec.Ports));
+            _logger.ContainerStarted(parameters.Name!, spec.Image, ShortId(imageId));
+            return instance;
+        }
+        catch (Exception e) when (e is DockerApiException or InstanceStartException)
+        {
+            await RemoveContainerAsync(created.ID, CancellationToken.None);
+            throw e as InstanceStartException
+                ?? new InstanceStartException($"Container '{parameters.Name}' could not be started: {EngineMessage((DockerApiException)e)}", e);
+        }
+    }
+
+    public async Task<InstanceObservation> ObserveAsync(RuntimeInstance instance, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var inspected = await _client.Containers.InspectContainerAsync(instance.ContainerId, cancellationToken);
+            var state = inspected.State;
+            if (state is null)
+            {
+                return InstanceObservation.Missing;
+            }
+
+            return state.Running || state.Status is "created" or "restarting"
+                ? InstanceObservation.Running
+                : new InstanceObservation(InstanceRunState.Exited, state.ExitCode, EmptyToNull(state.Error) ?? (state.OOMKilled ? "out of memory" : null));
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            return InstanceObservation.Missing;
+        }
+    }
+
+    public async Task<InstanceObservation> WaitForExitAsync(RuntimeInstance instance, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                await _client.Containers.WaitContainerAsync(instance.ContainerId, cancellationToken);
+            }
+            catch (DockerContainerNotFoundException)
+            {
+                return InstanceObservation.Missing;
+            }
+            catch (Exception e) when (e is TimeoutException or HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
+            {
+                // The long wait was cut; look again below, without spinning if the engine is away.
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            }
+
+            var observation = await ObserveAsync(instance, cancellationToken);
+            if (observation.State != InstanceRunState.Running)
+            {
+                return observation;
+            }
+        }
+    }
+
+    public async Task<string> ReadLogTailAsync(RuntimeInstance instance, int lines, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var stream = await _client.Containers.GetContainerLogsAsync(
+                instance.ContainerId,
+                new ContainerLogsParameters { ShowStdout = true, ShowStderr = true, Tail = lines.ToString(CultureInfo.InvariantCulture) },
+                cancellationToken);
+            var (stdout, stderr) = await stream.ReadOutputToEndAsync(cancellationToken);
+            return (stdout + stderr).TrimEnd();
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            return string.Empty;
+        }
+    }
+
+    public Task RemoveAsync(RuntimeInstance instance, CancellationToken cancellationToken) =>
+        RemoveContainerAsync(instance.ContainerId, cancellationToken);
+
+    public async Task<int> ReapStaleAsync(CancellationToken cancellationToken)
+    {
+        var containers = await _client.Containers.ListContainersAsync(
+            new ContainersListParameters
+            {
+                All = true,
+                Filters = new Dictionary<string, IDictionary<string, bool>>
+                {
+                    ["label"] = new Dictionary<string, bool> { [ContainerLabels.Managed + "=true"] = true },
+                },
+            },
+            cancellationToken);
+
+        var reaped = 0;
+        foreach (var container in containers)
+        {
+            var owner = EmulatorProcess.Parse(container.Labels?.TryGetValue(ContainerLabels.Owner, out var o) == true ? o : null);
+            if (owner is null || !owner.IsGone())
+            {
+                continue;
+            }
+
+            _logger.ContainerReaped(container.Names.FirstOrDefault()?.TrimStart('/') ?? container.ID, owner.ToString());
+            await RemoveContainerAsync(container.ID, cancellationToken);
+            reaped++;
+        }
+
+        return reaped;
+    }
+
+    public void Dispose() => _client.Dispose();
+
+    /// <summary>The one place an <see cref="InstanceSpec"/> becomes Docker create parameters.</summary>
+    internal CreateContainerParameters CreateParameters(InstanceSpec spec, string imageId)
+    {
+        var ports = spec.Ports.Distinct().Select(p => p.ToString(CultureInfo.InvariantCulture) + "/tcp").ToList();
+        return new CreateContainerParameters
+        {
+            Name = ContainerName(spec),
+            Image = imageId,
+            Cmd = spec.Args is null ? null! : [.. CommandLine.Split(spec.Args)],
+            Env = [.. spec.Environment.Select(e => $"{e.Key}={e.Value}")],
+            Labels = new Dictionary<string, string>
+            {
+                [ContainerLabels.Managed] = "true",
+                [ContainerLabels.Owner] = EmulatorProcess.Current.ToString(),
+                [ContainerLabels.FunctionId] = spec.FunctionId.ToString(),
+                [ContainerLabels.FunctionName] = spec.FunctionName,
+                [ContainerLabels.VersionId] = spec.VersionId.ToString(),
+                [ContainerLabels.DeploymentId] = spec.DeploymentId.ToString(),
+                [ContainerLabels.InstanceId] = spec.InstanceId.ToString(),
+            },
+            ExposedPorts = ports.ToDictionary(p => p, _ => new EmptyStruct()),
+            HostConfig = new HostConfig
+            {
+                PortBindings = ports.ToDictionary(
+                    p => p,
+                    IList<PortBinding> (_) => [new PortBinding { HostIP = _options.PublishAddress, HostPort = string.Empty }]),
+            },
+        };
+    }
+
+    private async Task<string> ResolveImageAsync(string image, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await _client.Images.InspectImageAsync(image, cancellationToken)).ID;
+        }
+        catch (DockerImageNotFoundException)
+        {
+            // Only a missing image is pulled; a local image is always used as it is.
+        }
+
+        _logger.ImagePulling(image);
+        var (repository, tag) = SplitReference(image);
+        string? pullError = null;
+        try
+        {
+            await _client.Images.CreateImageAsync(
+                new ImagesCreateParameters { FromImage = repository, Tag = tag },
+                authConfig: null,
+                new Progress<JSONMessage>(m => pullError ??= EmptyToNull(m.Error?.Message)),
+                cancellationToken);
+        }
+        catch (DockerApiException e)
+        {
+            pullError = EngineMessage(e);
+        }
+
+        try
+        {
+            return (await _client.Images.InspectImageAsync(image, cancellationToken)).ID;
+        }
+        catch (DockerImageNotFoundException)
+        {
+            throw new InstanceStartException(
+                $"Image '{image}' was not found locally and could not be pulled: {pullError ?? "the engine reported no image after the pull"}");
+        }
+    }
+
+    private Dictionary<int, Uri> ResolveEndpoints(ContainerInspectResponse inspected, IReadOnlyList<int> ports)
+    {
+        var endpoints = new Dictionary<int, Uri>();
+        foreach (var port in ports.Distinct())
+        {
+            var key = port.ToString(CultureInfo.InvariantCulture) + "/tcp";
+            var binding = inspected.NetworkSettings?.Ports is { } published && published.TryGetValue(key, out var bindings) ? bindings?.FirstOrDefault() : null;
+            if (binding is null || string.IsNullOrEmpty(binding.HostPort))
+            {
+                throw new InstanceStartException($"Port {port} of container '{inspected.Name.TrimStart('/')}' was not published by the engine.");
+            }
+
+            endpoints[port] = new Uri($"http://{_options.PublishAddress}:{binding.HostPort}");
+        }
+
+        return endpoints;
+    }
+
+    private async Task RemoveContainerAsync(string containerId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _client.Containers.StopContainerAsync(
+                containerId,
+                new ContainerStopParameters { WaitBeforeKillSeconds = (uint)_options.StopTimeout.TotalSeconds },
+                cancellationToken);
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            return;
+        }
+        catch (DockerApiException)
+        {
+            // Not running (e.g. never started); removal below decides.
+        }
+
+        try
+        {
+            await _client.Containers.RemoveContainerAsync(containerId, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, cancellationToken);
+        }
+        catch (DockerContainerNotFoundException)
+        {
+        }
+        catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.Conflict)
+        {
+            // "removal already in progress"
+        }
+    }
+
+    private static string ContainerName(InstanceSpec spec)
+    {
+        var name = new string([.. spec.FunctionName.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-')]);
+        if (name.Length > 40)
+        {
+            name = name[..40];
+        }
+
+        return $"nvcf-{name}-{spec.VersionId.ToString("N")[..8]}-{spec.InstanceId.ToString("N")[..8]}";
+    }
+
+    /// <summary>Splits <c>registry/repo:tag</c> (or <c>@digest</c>) into what the pull API takes.</summary>
+    internal static (string Repository, string? Tag) SplitReference(string image)
+    {
+        var at = image.IndexOf('@', StringComparison.Ordinal);
+        if (at >= 0)
+        {
+            return (image[..at], image[(at + 1)..]);
+        }
+
+        var colon = image.LastIndexOf(':');
+        return colon > image.LastIndexOf('/') ? (image[..colon], image[(colon + 1)..]) : (image, "latest");
+    }
+
+    private static string EngineMessage(DockerApiException e) =>
+        EmptyToNull(e.ResponseBody?.Trim()) is { } body && body.StartsWith('{')
+            ? System.Text.Json.JsonDocument.Parse(body).RootElement.TryGetProperty("message", out var m) ? m.GetString() ?? body : body
+            : e.Message;
+
+    private static string? EmptyToNull(string? s) => string.IsNullOrWhiteSpace(s) ? null : s;
+
+    private static string ShortId(string imageId) => imageId.Replace("sha256:", string.Empty, StringComparison.Ordinal)[..12];
+}

@@ -1,0 +1,57 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Nvcf.Emulator.Runtime.Docker;
+
+/// <summary>
+/// Identifies an emulator process (host name, PID, start time) so that containers left behind by one that
+/// has exited can be told apart from those of another emulator still running on the same machine.
+/// </summary>
+public sealed record EmulatorProcess(string Host, int Pid, long StartTicks)
+{
+    public static EmulatorProcess Current { get; } = Create();
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Host}/{Pid}/{StartTicks}");
+
+    public static EmulatorProcess? Parse(string? value)
+    {
+        var parts = value?.Split('/');
+        return parts is [var host, var pid, var ticks]
+            && int.TryParse(pid, CultureInfo.InvariantCulture, out var p)
+            && long.TryParse(ticks, CultureInfo.InvariantCulture, out var t)
+            ? new EmulatorProcess(host, p, t)
+            : null;
+    }
+
+    /// <summary>
+    /// True when this owner certainly no longer runs: it was on this host and its PID is gone or now
+    /// belongs to a process started at another time. Owners on other hosts are never judged dead.
+    /// </summary>
+    public bool IsGone()
+    {
+        if (Host != Current.Host)
+        {
+            return false;
+        }
+
+        try
+        {
+            using var process = Process.GetProcessById(Pid);
+            return process.HasExited || process.StartTime.ToUniversalTime().Ticks != StartTicks;
+        }
+        catch (ArgumentException)
+        {
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return true;
+        }
+    }
+
+    private static EmulatorProcess Create()
+    {
+        using var process = Process.GetCurrentProcess();
+        return new EmulatorProcess(Environment.MachineName, process.Id, process.StartTime.ToUniversalTime().Ticks);
+    }
+}

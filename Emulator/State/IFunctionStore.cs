@@ -1,0 +1,35 @@
+using Nvcf.Emulator.Domain;
+
+namespace Nvcf.Emulator.State;
+
+/// <summary>
+/// Durable state: function versions and their deployments (what the user asked for and the status
+/// reported back). Running instances are not stored here; the orchestrator owns them.
+/// </summary>
+public interface IFunctionStore
+{
+    ValueTask<FunctionVersion?> GetVersionAsync(Guid functionId, Guid versionId, CancellationToken cancellationToken = default);
+
+    /// <summary>Every version, or every version of one function, ordered by creation time.</summary>
+    ValueTask<IReadOnlyList<FunctionVersion>> ListVersionsAsync(Guid? functionId = null, CancellationToken cancellationToken = default);
+
+    ValueTask AddVersionAsync(FunctionVersion version, CancellationToken cancellationToken = default);
+
+    /// <summary>Applies <paramref name="update"/> atomically; returns the new value, or null when the version is gone.</summary>
+    ValueTask<FunctionVersion?> UpdateVersionAsync(Guid functionId, Guid versionId, Func<FunctionVersion, FunctionVersion> update, CancellationToken cancellationToken = default);
+
+    ValueTask<bool> RemoveVersionAsync(Guid functionId, Guid versionId, CancellationToken cancellationToken = default);
+
+    ValueTask<Deployment?> GetDeploymentAsync(Guid versionId, CancellationToken cancellationToken = default);
+
+    ValueTask<Deployment?> GetDeploymentByIdAsync(Guid deploymentId, CancellationToken cancellationToken = default);
+
+    ValueTask<IReadOnlyList<Deployment>> ListDeploymentsAsync(CancellationToken cancellationToken = default);
+
+    ValueTask SaveDeploymentAsync(Deployment deployment, CancellationToken cancellationToken = default);
+
+    /// <summary>Applies <paramref name="update"/> atomically; returns the new value, or null when there is no deployment.</summary>
+    ValueTask<Deployment?> UpdateDeploymentAsync(Guid versionId, Func<Deployment, Deployment> update, CancellationToken cancellationToken = default);
+
+    ValueTask<bool> RemoveDeploymentAsync(Guid versionId, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,122 @@
+using Nvcf.Emulator.Domain;
+
+namespace Nvcf.Emulator.State;
+
+/// <summary>The standalone default: state lives as long as the process.</summary>
+public sealed class InMemoryFunctionStore : IFunctionStore
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<Guid, FunctionVersion> _versions = [];
+    private readonly Dictionary<Guid, Deployment> _deployments = [];
+
+    public ValueTask<FunctionVersion?> GetVersionAsync(Guid functionId, Guid versionId, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            return ValueTask.FromResult(_versions.TryGetValue(versionId, out var v) && v.Id == functionId ? v : null);
+        }
+    }
+
+    public ValueTask<IReadOnlyList<FunctionVersion>> ListVersionsAsync(Guid? functionId = null, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            IReadOnlyList<FunctionVersion> list = _versions.Values
+                .Where(v => functionId is null || v.Id == functionId)
+                .OrderBy(v => v.CreatedAt)
+                .ToList();
+            return ValueTask.FromResult(list);
+        }
+    }
+
+    public ValueTask AddVersionAsync(FunctionVersion version, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            _versions.Add(version.VersionId, version);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<FunctionVersion?> UpdateVersionAsync(Guid functionId, Guid versionId, Func<FunctionVersion, FunctionVersion> update, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            if (!_versions.TryGetValue(versionId, out var current) || current.Id != functionId)
+            {
+                return ValueTask.FromResult<FunctionVersion?>(null);
+            }
+
+            var updated = update(current);
+            _versions[versionId] = updated;
+            return ValueTask.FromResult<FunctionVersion?>(updated);
+        }
+    }
+
+    public ValueTask<bool> RemoveVersionAsync(Guid functionId, Guid versionId, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            var removed = _versions.TryGetValue(versionId, out var v) && v.Id == functionId && _versions.Remove(versionId);
+            return ValueTask.FromResult(removed);
+        }
+    }
+
+    public ValueTask<Deployment?> GetDeploymentAsync(Guid versionId, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            return ValueTask.FromResult(_deployments.GetValueOrDefault(versionId));
+        }
+    }
+
+    public ValueTask<Deployment?> GetDeploymentByIdAsync(Guid deploymentId, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            return ValueTask.FromResult(_deployments.Values.FirstOrDefault(d => d.DeploymentId == deploymentId));
+        }
+    }
+
+    public ValueTask<IReadOnlyList<Deployment>> ListDeploymentsAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            return ValueTask.FromResult<IReadOnlyList<Deployment>>([.. _deployments.Values]);
+        }
+    }
+
+    public ValueTask SaveDeploymentAsync(Deployment deployment, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            _deployments[deployment.VersionId] = deployment;
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<Deployment?> UpdateDeploymentAsync(Guid versionId, Func<Deployment, Deployment> update, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            if (!_deployments.TryGetValue(versionId, out var current))
+            {
+                return ValueTask.FromResult<Deployment?>(null);
+            }
+
+            var updated = update(current);
+            _deployments[versionId] = updated;
+            return ValueTask.FromResult<Deployment?>(updated);
+        }
+    }
+
+    public ValueTask<bool> RemoveDeploymentAsync(Guid versionId, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            return ValueTask.FromResult(_deployments.Remove(versionId));
+        }
+    }
+}
