@@ -23,5 +23,8 @@ public sealed record HealthCheck(HealthProtocol Protocol, string Uri, int Port, 
 public enum HealthProtocol
 {
     Http,
+
+    /// <summary>Written <c>gRPC</c> on the wire, as the control plane spells it.</summary>
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("gRPC")]
     Grpc,
 }

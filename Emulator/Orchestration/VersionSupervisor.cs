@@ -266,7 +266,6 @@ internal sealed class VersionSupervisor : IAsyncDisposable
     private async Task FailAsync(string cause)
     {
         _failure = cause;
-        Route.Status = FunctionStatus.Error;
         Route.Pool.Close(new InstancePoolClosedException($"Function version '{Version.VersionId}' failed to deploy: {cause}"));
         foreach (var instance in _instances.ToList())
         {

@@ -26,7 +26,7 @@ internal sealed partial class NvcfJsonContext : JsonSerializerContext
         options.TypeInfoResolverChain.Insert(0, Default);
         options.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
         options.AllowDuplicateProperties = false;
-        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseUpper, allowIntegerValues: false));
+        options.Converters.Add(new WireEnumConverterFactory());
         options.Converters.Add(new IsoDurationConverter());
     }
 }
@@ -49,4 +49,45 @@ internal sealed class IsoDurationConverter : JsonConverter<TimeSpan>
 
     public override void Write(Utf8JsonWriter writer, TimeSpan value, JsonSerializerOptions options) =>
         writer.WriteStringValue(XmlConvert.ToString(value));
+}
+
+/// <summary>
+/// Enums as the control plane writes them: upper snake case (<c>PREDICT_V2</c>) unless a member names itself
+/// with <see cref="JsonStringEnumMemberNameAttribute"/> (<c>gRPC</c>); read case-insensitively; numbers refused.
+/// </summary>
+internal sealed class WireEnumConverterFactory : JsonConverterFactory
+{
+    public override bool CanConvert(Type typeToConvert) => typeToConvert.IsEnum;
+
+    public override JsonConverter CreateConverter(Type typeToConvert, JsonSerializerOptions options) =>
+        (JsonConverter)Activator.CreateInstance(typeof(WireEnumConverter<>).MakeGenericType(typeToConvert))!;
+
+    private sealed class WireEnumConverter<T> : JsonConverter<T>
+        where T : struct, Enum
+    {
+        private readonly Dictionary<T, string> _names = [];
+        private readonly Dictionary<string, T> _values = new(StringComparer.OrdinalIgnoreCase);
+
+        public WireEnumConverter()
+        {
+            foreach (var field in typeof(T).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static))
+            {
+                var value = (T)field.GetValue(null)!;
+                var name = field.GetCustomAttributes(typeof(JsonStringEnumMemberNameAttribute), false) is [JsonStringEnumMemberNameAttribute attribute]
+                    ? attribute.Name
+                    : JsonNamingPolicy.SnakeCaseUpper.ConvertName(field.Name);
+                _names[value] = name;
+                _values[name] = value;
+                _values[field.Name] = value;
+            }
+        }
+
+        public override T Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            reader.TokenType == JsonTokenType.String && _values.TryGetValue(reader.GetString()!, out var value)
+                ? value
+                : throw new JsonException($"Expected one of {string.Join(", ", _names.Values)}.");
+
+        public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options) =>
+            writer.WriteStringValue(_names[value]);
+    }
 }

@@ -1,0 +1,43 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Nvcf.Emulator.Runtime;
+
+namespace Nvcf.Emulator.Tests.Infrastructure;
+
+/// <summary>
+/// The emulator in process. With a <paramref name="runtime"/> it runs on that (a fake); without, on the real
+/// Docker engine. <paramref name="settings"/> become configuration (e.g. <c>Emulator:ReadyTimeout</c>).
+/// </summary>
+public sealed class EmulatorFactory(IFunctionRuntime? runtime = null, IDictionary<string, string?>? settings = null)
+    : WebApplicationFactory<Program>
+{
+    public const string Token = "test-token";
+
+    /// <summary>An HTTP client that sends a bearer token, as every NVCF call needs.</summary>
+    public HttpClient CreateNvcfClient()
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token);
+        client.Timeout = TimeSpan.FromMinutes(5);
+        return client;
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Development");
+        builder.UseSetting("Emulator:ReadyTimeout", "00:00:20");
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            builder.UseSetting(key, value);
+        }
+
+        builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        if (runtime is not null)
+        {
+            builder.ConfigureServices(services => services.Replace(ServiceDescriptor.Singleton(runtime)));
+        }
+    }
+}
