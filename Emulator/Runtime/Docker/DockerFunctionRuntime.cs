@@ -236,6 +236,12 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
             var binding = inspected.NetworkSettings?.Ports is { } published && published.TryGetValue(key, out var bindings) ? bindings?.FirstOrDefault() : null;
             if (binding is null || string.IsNullOrEmpty(binding.HostPort))
             {
+                if (inspected.State?.Running != true)
+                {
+                    // Exited already: no ports to resolve. The caller sees the exit, with its code and logs.
+                    continue;
+                }
+
                 throw new InstanceStartException($"Port {port} of container '{inspected.Name.TrimStart('/')}' was not published by the engine.");
             }
 

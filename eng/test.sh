@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Runs the whole test suite the way CI does: eng/setup.sh (Docker engine, images), then `dotnet test` on the
+# solution, and ends with one line summed over all test projects: "N passed, N failed" (", N skipped" if any).
+# Exits non-zero if setup or dotnet test failed, a test failed, or no test ran at all.
+# Docker-dependent tests must run here, not skip: NVCF_EMULATOR_REQUIRE_DOCKER=1 tells them so.
+#
+# Usage: eng/test.sh [dotnet test arguments...]     e.g. eng/test.sh --filter "FullyQualifiedName~Queue"
+#   NVCF_SOLUTION   the solution or project to test (default: Emulator.sln, else Emulator.slnx, at the repo root)
+#   NVCF_SKIP_SETUP=1  don't run eng/setup.sh first
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo_root"
+
+export NVCF_EMULATOR_REQUIRE_DOCKER=1
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+if [[ ${NVCF_SKIP_SETUP:-0} != 1 ]]; then
+    bash eng/setup.sh || {
+        echo "test: eng/setup.sh failed (exit $?)" >&2
+        exit 1
+    }
+fi
+
+solution=${NVCF_SOLUTION:-}
+if [[ -z $solution ]]; then
+    for candidate in Emulator.sln Emulator.slnx; do
+        if [[ -f $candidate ]]; then
+            solution=$candidate
+            break
+        fi
+    done
+fi
+[[ -n $solution && -e $solution ]] || {
+    echo "test: no solution to test (looked for Emulator.sln and Emulator.slnx in $repo_root)" >&2
+    exit 1
+}
+
+# dotnet test writes to a file that is shown as it grows. Not a pipe into tee: processes that the tests start
+# (the Aspire orchestrator, app hosts) can outlive dotnet test, hold a pipe open and make the script hang.
+log=$(mktemp /tmp/nvcf-test.XXXXXX.log)
+dotnet test "$solution" --nologo -tl:off "$@" >"$log" 2>&1 </dev/null &
+test_pid=$!
+trap 'kill "$test_pid" 2>/dev/null || true; exit 130' INT
+trap 'kill "$test_pid" 2>/dev/null || true; exit 143' TERM
+tail -n +1 -f --pid="$test_pid" "$log"
+rc=0
+wait "$test_pid" || rc=$?
+trap - INT TERM
+
+# VSTest prints one line per test project:
+#   Passed!  - Failed:     0, Passed:    12, Skipped:     0, Total:    12, Duration: 3 s - Foo.Tests.dll (net10.0)
+# Microsoft.Testing.Platform's `dotnet test` prints one summary for the run instead:
+#   Test run summary: Passed! ...  total: 12  failed: 0  succeeded: 12  skipped: 0
+read -r passed failed skipped _ < <(
+    sed 's/\x1b\[[0-9;]*[A-Za-z]//g' "$log" | awk '
+        match($0, /[A-Za-z]+! +- +Failed: +[0-9]+, +Passed: +[0-9]+, +Skipped: +[0-9]+/) {
+            s = substr($0, RSTART, RLENGTH); gsub(/[^0-9]+/, " ", s); split(s, n, " ")
+            f += n[1]; p += n[2]; k += n[3]; projects++; next
+        }
+        /Test run summary:/ { mtp = 1; mf = mp = mk = 0; next }
+        mtp && $1 == "failed:"    { mf = $2 }
+        mtp && $1 == "succeeded:" { mp = $2 }
+        mtp && $1 == "skipped:"   { mk = $2 }
+        END {
+            if (projects == 0 && mtp) { p = mp; f = mf; k = mk; projects = 1 }
+            printf "%d %d %d %d\n", p, f, k, projects
+        }')
+
+status=0
+if ((rc != 0)); then
+    echo "test: dotnet test exited with $rc (full log: $log)" >&2
+    status=1
+fi
+if ((failed > 0)); then
+    status=1
+fi
+if ((passed + failed + skipped == 0)); then
+    echo "test: no test ran (log: $log)" >&2
+    status=1
+fi
+
+summary="$passed passed, $failed failed"
+((skipped == 0)) || summary+=", $skipped skipped"
+echo "$summary"
+exit "$status"
