@@ -20,6 +20,12 @@ public sealed class EmulatorOptions
     /// <summary>How long an instance above <c>minInstances</c> may stay idle before it is stopped.</summary>
     public TimeSpan IdleInstanceTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
-    /// <summary>Health probing interval once an instance is ready (the cloud checks every 10 s).</summary>
-    public TimeSpan HealthInterval { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// Host folder for the instances' <c>/var/inf</c> mounts, large results and assets. It must be on the Docker
+    /// engine's host (the engine bind-mounts from it).
+    /// </summary>
+    public string WorkDirectory { get; set; } = Path.Combine(Path.GetTempPath(), "nvcf-emulator");
+
+    /// <summary>How long a large result (the zip behind a 302) stays downloadable (the cloud signs its URLs for 34–35 min).</summary>
+    public TimeSpan LargeResultRetention { get; set; } = TimeSpan.FromMinutes(35);
 }

@@ -28,6 +28,9 @@ public static class EmulatorServiceCollectionExtensions
         services.AddSingleton<HealthProber>();
         services.AddSingleton<FunctionRouter>();
         services.AddSingleton<InvocationForwarder>();
+        services.AddSingleton<InvocationService>();
+        services.AddSingleton<PendingInvocations>();
+        services.AddSingleton<LargeResults>();
         services.AddSingleton<DeploymentOrchestrator>();
         services.AddHostedService(sp => sp.GetRequiredService<DeploymentOrchestrator>());
         return builder;

@@ -8,6 +8,7 @@ builder.AddNvcfEmulator();
 var app = builder.Build();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseHttpInvocation();
 app.UseOrgScopedAliases();
 app.UseBearerAuthorization();
 app.UseRouting();

@@ -37,34 +37,7 @@ public static class ApiMiddleware
     /// </summary>
     public static IApplicationBuilder UseBearerAuthorization(this IApplicationBuilder app) => app.Use(async (context, next) =>
     {
-        if (!context.Request.Path.StartsWithSegments("/v2"))
-        {
-            await next(context);
-            return;
-        }
-
-        var header = context.Request.Headers.Authorization;
-        string? detail = null;
-        if (header.Count == 0)
-        {
-            detail = "Header of type `authorization` was missing";
-        }
-        else if (header.ToString() is not { } value
-            || !value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
-            || value.Length <= "Bearer ".Length)
-        {
-            detail = "Unauthorized access";
-        }
-        else
-        {
-            var keys = context.RequestServices.GetRequiredService<IOptions<EmulatorOptions>>().Value.ApiKeys;
-            if (keys.Count > 0 && !keys.Contains(value["Bearer ".Length..].Trim()))
-            {
-                detail = "Unauthorized access";
-            }
-        }
-
-        if (detail is not null)
+        if (context.Request.Path.StartsWithSegments("/v2") && CheckBearer(context) is { } detail)
         {
             await Problems.Unauthorized(detail).ExecuteAsync(context);
             return;
@@ -72,6 +45,25 @@ public static class ApiMiddleware
 
         await next(context);
     });
+
+    /// <summary>Null when the request carries an accepted bearer token, else why not.</summary>
+    public static string? CheckBearer(HttpContext context)
+    {
+        var header = context.Request.Headers.Authorization;
+        if (header.Count == 0)
+        {
+            return "Header of type `authorization` was missing";
+        }
+
+        var value = header.ToString();
+        if (!value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || value.Length <= "Bearer ".Length)
+        {
+            return "Unauthorized access";
+        }
+
+        var keys = context.RequestServices.GetRequiredService<IOptions<EmulatorOptions>>().Value.ApiKeys;
+        return keys.Count > 0 && !keys.Contains(value["Bearer ".Length..].Trim()) ? "Unauthorized access" : null;
+    }
 
     /// <summary>Malformed JSON bodies, IDs that are not UUIDs and other binding failures: 400 problem details.</summary>
     public sealed class BadRequestExceptionHandler : IExceptionHandler

@@ -1,105 +1,293 @@
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
-using Nvcf.Emulator.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Nvcf.Emulator.Routing;
 
 namespace Nvcf.Emulator.Api;
 
 /// <summary>
-/// Invocation (§4.1–4.3): <c>POST /v2/nvcf/pexec/functions/{functionId}[/versions/{versionId}]</c>. The path reads
-/// straight through: validate → choose a version (<see cref="FunctionRouter"/>) → take an instance slot
-/// (<see cref="InstancePool"/>) → forward and relay (<see cref="InvocationForwarder"/>).
+/// Invocation (§4): pexec and its status, the envelope API (exec), HTTP invocation by header or host name, and
+/// large-result downloads. Handlers only validate and map; <see cref="InvocationService"/> does the work.
 /// Every answer carries <c>NVCF-REQID</c> and <c>NVCF-STATUS</c>.
 /// </summary>
-public static class InvocationApi
+public static partial class InvocationApi
 {
     public static IEndpointRouteBuilder MapInvocationApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/v2/nvcf/pexec").WithTags("Invocation");
-        api.MapPost("/functions/{functionId}", (Guid functionId, HttpContext context, FunctionRouter router, InvocationForwarder forwarder, IOptions<EmulatorOptions> options, ILogger<InvocationForwarder> logger) =>
-            Invoke(context, functionId, null, router, forwarder, options.Value, logger));
-        api.MapPost("/functions/{functionId}/versions/{versionId}", (Guid functionId, Guid versionId, HttpContext context, FunctionRouter router, InvocationForwarder forwarder, IOptions<EmulatorOptions> options, ILogger<InvocationForwarder> logger) =>
-            Invoke(context, functionId, versionId, router, forwarder, options.Value, logger));
+        var pexec = app.MapGroup("/v2/nvcf/pexec").WithTags("Invocation");
+        pexec.MapPost("/functions/{functionId}", (Guid functionId, HttpContext context, InvocationService invocations) =>
+            Pexec(context, functionId, null, invocations));
+        pexec.MapPost("/functions/{functionId}/versions/{versionId}", (Guid functionId, Guid versionId, HttpContext context, InvocationService invocations) =>
+            Pexec(context, functionId, versionId, invocations));
+        pexec.MapGet("/status/{requestId}", PexecStatus);
+
+        var exec = app.MapGroup("/v2/nvcf/exec").WithTags("Invocation");
+        exec.MapPost("/functions/{functionId}", (Guid functionId, EnvelopeRequest body, HttpContext context, InvocationService invocations) =>
+            Exec(context, functionId, null, body, invocations));
+        exec.MapPost("/functions/{functionId}/versions/{versionId}", (Guid functionId, Guid versionId, EnvelopeRequest body, HttpContext context, InvocationService invocations) =>
+            Exec(context, functionId, versionId, body, invocations));
+        exec.MapGet("/status/{requestId}", ExecStatus);
+
+        app.MapGet(LargeResults.RoutePrefix + "/{requestId}.zip", (Guid requestId, LargeResults results) => results.Download(requestId))
+            .WithTags("Invocation");
         return app;
     }
 
-    public static async Task<IResult> Invoke(
-        HttpContext context, Guid functionId, Guid? versionId, FunctionRouter router, InvocationForwarder forwarder, EmulatorOptions options, ILogger logger)
+    /// <summary>
+    /// HTTP invocation (§4.8): a request with a <c>function-id</c> header (and optionally <c>function-version-id</c>),
+    /// or to a host <c>{functionId}.invocation.*</c> / <c>{versionId}.{functionId}.invocation.*</c>, goes to the
+    /// function with its method, path, query and body, and its answer comes back as it is.
+    /// </summary>
+    public static IApplicationBuilder UseHttpInvocation(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        if (!TryGetHttpInvocationTarget(context.Request, out var functionId, out var versionId, out var error))
+        {
+            await next(context);
+            return;
+        }
+
+        var requestId = Guid.NewGuid();
+        context.Response.Headers[NvcfHeaders.RequestId] = requestId.ToString();
+        if (ApiMiddleware.CheckBearer(context) is { } unauthorized)
+        {
+            await Problems.Unauthorized(unauthorized).ExecuteAsync(context);
+            return;
+        }
+
+        if (error is not null || PollWindow.Parse(context.Request, out error, eventStreamDefault: false) is not { } pollSeconds)
+        {
+            await Errored(context, StatusCodes.Status400BadRequest, error!);
+            return;
+        }
+
+        var invocations = context.RequestServices.GetRequiredService<InvocationService>();
+        var pathAndQuery = context.Request.PathBase + context.Request.Path + context.Request.QueryString;
+        var outcome = await invocations.InvokeAsync(context, new InvocationRequest(requestId, functionId, versionId, pollSeconds, Compatible: false, pathAndQuery));
+        await RespondAsync(context, outcome, invocations);
+    });
+
+    public static async Task<IResult> Pexec(HttpContext context, Guid functionId, Guid? versionId, InvocationService invocations)
     {
         var requestId = Guid.NewGuid();
         context.Response.Headers[NvcfHeaders.RequestId] = requestId.ToString();
-
-        if (PollWindow.Parse(context.Request, out var pollError) is not { } pollSeconds)
+        if (PollWindow.Parse(context.Request, out var error) is not { } pollSeconds)
         {
-            return Errored(StatusCodes.Status400BadRequest, pollError!);
+            return Errored(StatusCodes.Status400BadRequest, error!, context);
         }
 
-        var selection = router.Select(functionId, versionId);
-        if (selection.Route is not { } route)
+        var compatible = !PollWindow.AcceptsEventStream(context.Request);
+        var outcome = await invocations.InvokeAsync(context, new InvocationRequest(requestId, functionId, versionId, pollSeconds, compatible));
+        await RespondAsync(context, outcome, invocations);
+        return Results.Empty;
+    }
+
+    public static async Task<IResult> PexecStatus(Guid requestId, HttpContext context, InvocationService invocations)
+    {
+        context.Response.Headers[NvcfHeaders.RequestId] = requestId.ToString();
+        if (PollWindow.Parse(context.Request, out var error) is not { } pollSeconds)
         {
-            return selection.Failure == RouteFailure.Degraded
-                ? Errored(StatusCodes.Status400BadRequest, $"Function id '{functionId}': DEGRADED function cannot be invoked")
-                : Errored(StatusCodes.Status404NotFound, $"Function id '{functionId}' version '{versionId?.ToString() ?? "any"}': Specified function in account '{options.NcaId}' is not found");
+            return Errored(StatusCodes.Status400BadRequest, error!, context);
         }
 
-        var deadline = DateTime.UtcNow.AddSeconds(pollSeconds);
-        InstanceLease lease;
-        try
+        var poll = await invocations.PollAsync(requestId, pollSeconds, context.RequestAborted);
+        if (poll is null)
         {
-            lease = route.Pool.TryAcquire(out var free) ? free : await WaitForSlotAsync(route.Pool, deadline + PollWindow.PickUpGrace, context.RequestAborted);
-        }
-        catch (InstancePoolClosedException e)
-        {
-            return Errored(StatusCodes.Status404NotFound, e.Message);
-        }
-        catch (TimeoutException)
-        {
-            return Errored(StatusCodes.Status504GatewayTimeout, $"No instance of function id '{functionId}' picked up the request within {pollSeconds} s. Increase NVCF-POLL-SECONDS or maxInstances/maxRequestConcurrency.");
+            return Errored(StatusCodes.Status404NotFound, $"Request id '{requestId}' not found: it is unknown, its result was already delivered, or it expired.", context);
         }
 
-        using (lease)
+        if (poll.Final is { } final)
         {
-            var invocation = new Invocation(requestId, route.Version, route.Version.InferencePath, "local-user", deadline);
-            HttpResponseMessage response;
-            try
-            {
-                response = await forwarder.SendAsync(context, invocation, lease.Target, context.RequestAborted);
-            }
-            catch (HttpRequestException e)
-            {
-                logger.InstanceUnreachable(requestId, lease.Target.InstanceId, e.Message);
-                return Errored(
-                    StatusCodes.Status500InternalServerError,
-                    "Inference connection error while making inference request",
-                    "urn:inference-connection:problem-details:internal-server-error");
-            }
-
-            using (response)
-            {
-                await InvocationForwarder.RelayResponseAsync(context, response, requestId, context.RequestAborted);
-            }
+            await final.WriteAsync(context.Response, context.RequestAborted);
+        }
+        else
+        {
+            await InvocationService.WriteAcceptedAsync(context.Response, poll.Progress);
         }
 
         return Results.Empty;
-
-        ProblemHttpResult Errored(int status, string detail, string? type = null)
-        {
-            context.Response.Headers[NvcfHeaders.Status] = NvcfHeaders.StatusErrored;
-            return Problems.Create(status, detail, type);
-        }
     }
 
-    private static async Task<InstanceLease> WaitForSlotAsync(InstancePool pool, DateTime deadline, CancellationToken aborted)
+    /// <summary>The envelope API (§4.7): <c>requestBody</c> goes to the function as JSON; the answer comes back wrapped.</summary>
+    public static async Task<IResult> Exec(HttpContext context, Guid functionId, Guid? versionId, EnvelopeRequest body, InvocationService invocations)
     {
-        using var window = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-        window.CancelAfter(deadline - DateTime.UtcNow);
+        var requestId = Guid.NewGuid();
+        context.Response.Headers[NvcfHeaders.RequestId] = requestId.ToString();
+        if (body.RequestBody is null)
+        {
+            return Errored(StatusCodes.Status400BadRequest, FunctionValidation.Field("invokeFunctionRequest", "requestBody", null, "must not be null"), context);
+        }
+
+        var pollSeconds = body.RequestHeader?.PollDurationSeconds switch
+        {
+            null => PollWindow.DefaultSeconds,
+            > PollWindow.MaxSeconds => -1,
+            var seconds => Math.Max(1, seconds.Value),
+        };
+        if (pollSeconds < 0)
+        {
+            return Errored(StatusCodes.Status400BadRequest, $"pollDurationSeconds must be <= {PollWindow.MaxSeconds}", context);
+        }
+
+        var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body.RequestBody));
+        content.Headers.ContentType = new("application/json");
+        var outcome = await invocations.InvokeAsync(context, new InvocationRequest(requestId, functionId, versionId, pollSeconds, Compatible: true, Content: content));
+        return outcome switch
+        {
+            Answered answered => await EnvelopeAsync(requestId, answered, invocations, context),
+            Accepted accepted => Envelope(requestId, null, accepted.Progress, context),
+            Rejected rejected => Envelope(requestId, rejected.ToFinal(), null, context),
+            _ => throw new InvalidOperationException(),
+        };
+    }
+
+    public static async Task<IResult> ExecStatus(Guid requestId, HttpContext context, InvocationService invocations)
+    {
+        context.Response.Headers[NvcfHeaders.RequestId] = requestId.ToString();
+        if (PollWindow.Parse(context.Request, out var error) is not { } pollSeconds)
+        {
+            return Errored(StatusCodes.Status400BadRequest, error!, context);
+        }
+
+        var poll = await invocations.PollAsync(requestId, pollSeconds, context.RequestAborted);
+        return poll is null
+            ? Errored(StatusCodes.Status404NotFound, $"Request id '{requestId}' not found: it is unknown, its result was already delivered, or it expired.", context)
+            : Envelope(requestId, poll.Final, poll.Progress, context);
+    }
+
+    private static async Task RespondAsync(HttpContext context, InvocationOutcome outcome, InvocationService invocations)
+    {
         try
         {
-            return await pool.AcquireAsync(window.Token);
+            await invocations.RespondAsync(context, outcome);
         }
-        catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+        catch (Exception e) when (e is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)
         {
-            throw new TimeoutException();
+            // The client went away while the answer streamed.
         }
     }
+
+    private static async Task<IResult> EnvelopeAsync(Guid requestId, Answered answered, InvocationService invocations, HttpContext context)
+    {
+        using (answered.Active)
+        using (answered.Response)
+        {
+            return Envelope(requestId, await invocations.FinishAsync(answered.Response, answered.Active, context.RequestAborted), null, context);
+        }
+    }
+
+    /// <summary><c>InvokeFunctionResponse</c>: the HTTP status mirrors the inner one, with 302 mapped to 200.</summary>
+    private static IResult Envelope(Guid requestId, FinalResponse? final, ProgressReport? progress, HttpContext context)
+    {
+        var envelope = new JsonObject { ["reqId"] = requestId.ToString() };
+        int status;
+        if (final is null)
+        {
+            status = StatusCodes.Status202Accepted;
+            envelope["status"] = NvcfHeaders.StatusInProgress;
+            if (progress is not null)
+            {
+                envelope["percentComplete"] = progress.Percent;
+                envelope["response"] = JsonNode.Parse(progress.PartialResponse);
+            }
+        }
+        else if (final.StatusCode == StatusCodes.Status302Found)
+        {
+            status = StatusCodes.Status200OK;
+            envelope["status"] = NvcfHeaders.StatusFulfilled;
+            envelope["responseReference"] = $"{context.Request.Scheme}://{context.Request.Host}{final.Location}";
+            envelope["percentComplete"] = 100;
+        }
+        else
+        {
+            status = final.StatusCode;
+            envelope["status"] = NvcfHeaders.StatusFor(status);
+            if (status < 400)
+            {
+                envelope["percentComplete"] = 100;
+            }
+            else
+            {
+                envelope["errorCode"] = status;
+            }
+
+            envelope["response"] = ParseOrString(final.Body);
+        }
+
+        context.Response.Headers[NvcfHeaders.Status] = (string?)envelope["status"];
+        return Results.Text(envelope.ToJsonString(), "application/json", statusCode: status);
+    }
+
+    private static JsonNode? ParseOrString(byte[] body)
+    {
+        if (body.Length == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonNode.Parse(body);
+        }
+        catch (JsonException)
+        {
+            return JsonValue.Create(System.Text.Encoding.UTF8.GetString(body));
+        }
+    }
+
+    private static bool TryGetHttpInvocationTarget(HttpRequest request, out Guid functionId, out Guid? versionId, out string? error)
+    {
+        functionId = Guid.Empty;
+        versionId = null;
+        error = null;
+        var functionHeader = request.Headers["function-id"];
+        if (functionHeader.Count > 0)
+        {
+            if (!Guid.TryParse(functionHeader.ToString(), out functionId))
+            {
+                error = $"Invalid function-id header '{functionHeader}': expected a UUID";
+                return true;
+            }
+
+            var versionHeader = request.Headers["function-version-id"];
+            if (versionHeader.Count > 0)
+            {
+                if (!Guid.TryParse(versionHeader.ToString(), out var version))
+                {
+                    error = $"Invalid function-version-id header '{versionHeader}': expected a UUID";
+                    return true;
+                }
+
+                versionId = version;
+            }
+
+            return true;
+        }
+
+        var host = InvocationHost().Match(request.Host.Host);
+        if (!host.Success)
+        {
+            return false;
+        }
+
+        functionId = Guid.Parse(host.Groups["function"].Value);
+        versionId = host.Groups["version"].Success ? Guid.Parse(host.Groups["version"].Value) : null;
+        return true;
+    }
+
+    /// <summary><c>{functionId}.invocation.*</c> or <c>{versionId}.{functionId}.invocation.*</c>: the version comes first.</summary>
+    [GeneratedRegex(@"^(?:(?<version>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\.)?(?<function>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\.invocation\.")]
+    private static partial Regex InvocationHost();
+
+    private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult Errored(int status, string detail, HttpContext context)
+    {
+        context.Response.Headers[NvcfHeaders.Status] = NvcfHeaders.StatusErrored;
+        return Problems.Create(status, detail);
+    }
+
+    private static Task Errored(HttpContext context, int status, string detail) => Errored(status, detail, context).ExecuteAsync(context);
 }
+
+/// <summary>Body of the envelope API: <c>{"requestHeader": {...}, "requestBody": any JSON}</c>.</summary>
+public sealed record EnvelopeRequest(EnvelopeRequestHeader? RequestHeader, JsonNode? RequestBody);
+
+public sealed record EnvelopeRequestHeader(List<Guid>? InputAssetReferences, int? PollDurationSeconds, List<JsonObject>? MeteringData);

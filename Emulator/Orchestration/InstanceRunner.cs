@@ -29,6 +29,8 @@ internal sealed class InstanceRunner(
 
     public GpuSpecification GpuSpecification => gpuSpecification;
 
+    public InstanceFolders Folders => spec.Folders;
+
     public InstanceState State { get; private set; } = InstanceState.Starting;
 
     public RuntimeInstance? Container { get; private set; }
@@ -57,6 +59,7 @@ internal sealed class InstanceRunner(
             logger.InstanceRemoved(container.Name);
         }
 
+        spec.Folders.Delete();
         SetState(InstanceState.Terminated);
         _stop.Dispose();
     }

@@ -171,7 +171,8 @@ internal sealed class VersionSupervisor : IAsyncDisposable
                         signal.Instance.InstanceId,
                         container.Endpoints[Version.EffectiveInferencePort],
                         signal.Instance.GpuSpecification.InstanceType,
-                        signal.Instance.GpuSpecification.Backend ?? InstanceEnvironment.Backend),
+                        signal.Instance.GpuSpecification.Backend ?? InstanceEnvironment.Backend,
+                        signal.Instance.Folders),
                     signal.Instance.GpuSpecification.MaxRequestConcurrency);
                 _everReady = true;
                 break;
@@ -249,7 +250,7 @@ internal sealed class VersionSupervisor : IAsyncDisposable
     private void StartInstance(GpuSpecification spec)
     {
         var runner = new InstanceRunner(
-            InstanceSpec.For(Version, _deployment, spec), spec, Version.Health, _runtime, _prober, _options, _logger);
+            InstanceSpec.For(Version, _deployment, spec, _options.WorkDirectory), spec, Version.Health, _runtime, _prober, _options, _logger);
         _instances.Add(runner);
         _logger.InstanceStarting(Version.Name, Version.VersionId, runner.InstanceId);
         runner.Start((instance, e) => _signals.Writer.TryWrite(new Signal(instance, e)));

@@ -1,3 +1,5 @@
+using Nvcf.Emulator.Runtime;
+
 namespace Nvcf.Emulator.Routing;
 
 /// <summary>
@@ -235,7 +237,8 @@ internal sealed class PooledInstance(InstanceTarget target, int slots)
 /// <param name="InferenceBase">Base address of the instance's inference port.</param>
 /// <param name="InstanceType">The instance type of its GPU specification.</param>
 /// <param name="Backend">The backend (cluster group) name.</param>
-public sealed record InstanceTarget(Guid InstanceId, Uri InferenceBase, string InstanceType, string Backend);
+/// <param name="Folders">The host folders behind the instance's <c>/var/inf</c>.</param>
+public sealed record InstanceTarget(Guid InstanceId, Uri InferenceBase, string InstanceType, string Backend, InstanceFolders Folders);
 
 /// <summary>A request's slot on one instance; disposing it frees the slot.</summary>
 public sealed class InstanceLease : IDisposable

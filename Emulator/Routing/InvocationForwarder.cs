@@ -44,12 +44,16 @@ public sealed class InvocationForwarder : IDisposable
             VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
         };
 
-        if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? request.ContentLength > 0)
+        if (invocation.Content is not null)
+        {
+            message.Content = invocation.Content;
+        }
+        else if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? request.ContentLength > 0)
         {
             message.Content = new StreamContent(request.Body);
         }
 
-        CopyRequestHeaders(request.Headers, message);
+        CopyRequestHeaders(request.Headers, message, skipContentHeaders: invocation.Content is not null);
         AddPlatformHeaders(message, invocation, target);
         return _invoker.SendAsync(message, cancellationToken);
     }
@@ -70,7 +74,10 @@ public sealed class InvocationForwarder : IDisposable
 
     public void Dispose() => _invoker.Dispose();
 
-    private static void CopyRequestHeaders(IHeaderDictionary headers, HttpRequestMessage message)
+    /// <summary>Hop-by-hop headers (RFC 9110 §7.6.1) are never relayed.</summary>
+    public static bool IsHopByHop(string name) => HopByHop.Contains(name);
+
+    private static void CopyRequestHeaders(IHeaderDictionary headers, HttpRequestMessage message, bool skipContentHeaders)
     {
         var connectionTokens = headers.Connection;
         foreach (var (name, value) in headers)
@@ -79,7 +86,8 @@ public sealed class InvocationForwarder : IDisposable
                 || name.Equals("Authorization", StringComparison.OrdinalIgnoreCase)
                 || name.Equals("Host", StringComparison.OrdinalIgnoreCase)
                 || NvcfHeaders.PlatformOwned.Contains(name)
-                || NamedIn(connectionTokens, name))
+                || NamedIn(connectionTokens, name)
+                || (skipContentHeaders && name.StartsWith("Content-", StringComparison.OrdinalIgnoreCase)))
             {
                 continue;
             }
@@ -152,7 +160,8 @@ public sealed class InvocationForwarder : IDisposable
 /// <param name="PathAndQuery">Path (and query) requested on the container: the inference URL for pexec.</param>
 /// <param name="Subject">The caller, sent as <c>NVCF-SUB</c>.</param>
 /// <param name="Deadline">When the caller's poll window ends.</param>
-public sealed record Invocation(Guid RequestId, FunctionVersion Version, string PathAndQuery, string Subject, DateTime Deadline)
+/// <param name="Content">A body that replaces the caller's, or null.</param>
+public sealed record Invocation(Guid RequestId, FunctionVersion Version, string PathAndQuery, string Subject, DateTime Deadline, HttpContent? Content = null)
 {
     /// <summary>Whole seconds left before the platform would answer 202 (at least 1).</summary>
     public int RemainingPollSeconds() => Math.Max(1, (int)Math.Ceiling((Deadline - DateTime.UtcNow).TotalSeconds));

@@ -16,13 +16,16 @@ public static class PollWindow
     public static readonly TimeSpan PickUpGrace = TimeSpan.FromSeconds(2);
 
     /// <summary>Returns the window in seconds, or null with the 400 detail in <paramref name="error"/>.</summary>
-    public static int? Parse(HttpRequest request, out string? error)
+    /// <param name="request">The request.</param>
+    /// <param name="error">Why the header is refused.</param>
+    /// <param name="eventStreamDefault">Whether event streams get the 20-minute default (pexec, exec; not HTTP invocation).</param>
+    public static int? Parse(HttpRequest request, out string? error, bool eventStreamDefault = true)
     {
         error = null;
         var header = request.Headers[NvcfHeaders.PollSeconds];
         if (header.Count == 0)
         {
-            return AcceptsEventStream(request) ? EventStreamDefaultSeconds : DefaultSeconds;
+            return eventStreamDefault && AcceptsEventStream(request) ? EventStreamDefaultSeconds : DefaultSeconds;
         }
 
         if (!long.TryParse(header.ToString().Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var seconds))

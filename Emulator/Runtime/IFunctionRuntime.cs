@@ -51,9 +51,15 @@ public sealed record InstanceSpec
     public required string Gpu { get; init; }
     public required string InstanceType { get; init; }
 
-    public static InstanceSpec For(FunctionVersion version, Deployment deployment, GpuSpecification spec) => new()
+    /// <summary>Host folders mounted at <c>/var/inf</c>.</summary>
+    public required InstanceFolders Folders { get; init; }
+
+    public static InstanceSpec For(FunctionVersion version, Deployment deployment, GpuSpecification spec, string workDirectory)
     {
-        InstanceId = Guid.NewGuid(),
+        var instanceId = Guid.NewGuid();
+        return new()
+        {
+        InstanceId = instanceId,
         FunctionId = version.Id,
         VersionId = version.VersionId,
         DeploymentId = deployment.DeploymentId,
@@ -66,7 +72,9 @@ public sealed record InstanceSpec
             : [version.EffectiveInferencePort, version.Health.Port],
         Gpu = spec.Gpu,
         InstanceType = spec.InstanceType,
-    };
+        Folders = InstanceFolders.For(workDirectory, instanceId),
+        };
+    }
 }
 
 /// <summary>A started instance and where to reach it.</summary>

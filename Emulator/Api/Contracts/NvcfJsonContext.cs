@@ -18,6 +18,7 @@ namespace Nvcf.Emulator.Api.Contracts;
 [JsonSerializable(typeof(UpdateGpuSpecificationRequest))]
 [JsonSerializable(typeof(DeploymentResponse))]
 [JsonSerializable(typeof(GpuSpecificationResponse))]
+[JsonSerializable(typeof(EnvelopeRequest))]
 internal sealed partial class NvcfJsonContext : JsonSerializerContext
 {
     /// <summary>Applies the wire conventions to the API's serializer options.</summary>

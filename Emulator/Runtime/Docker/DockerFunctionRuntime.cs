@@ -32,6 +32,7 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
     public async Task<RuntimeInstance> StartAsync(InstanceSpec spec, CancellationToken cancellationToken)
     {
         var imageId = await ResolveImageAsync(spec.Image, cancellationToken);
+        spec.Folders.Create();
         var parameters = CreateParameters(spec, imageId);
 
         CreateContainerResponse created;
@@ -182,6 +183,11 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
             ExposedPorts = ports.ToDictionary(p => p, _ => new EmptyStruct()),
             HostConfig = new HostConfig
             {
+                Binds =
+                [
+                    $"{spec.Folders.InputAssets}:{InstanceFolders.ContainerInputAssets}",
+                    $"{spec.Folders.Response}:{InstanceFolders.ContainerResponse}",
+                ],
                 PortBindings = ports.ToDictionary(
                     p => p,
                     IList<PortBinding> (_) => [new PortBinding { HostIP = _options.PublishAddress, HostPort = string.Empty }]),

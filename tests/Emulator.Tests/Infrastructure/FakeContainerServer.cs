@@ -43,6 +43,24 @@ public sealed class FakeContainerServer : IAsyncDisposable
             return Results.Text("done");
         });
         _app.MapPost("/fail", () => Results.Json(new { error = "model exploded" }, statusCode: 503));
+        _app.MapPost("/big", () => Results.Bytes(new byte[(5 * 1024 * 1024) + 1], "application/octet-stream"));
+        _app.MapPost("/events", async (HttpContext context) =>
+        {
+            context.Response.ContentType = "text/event-stream";
+            for (var i = 1; i <= 3; i++)
+            {
+                await context.Response.WriteAsync($"data: event {i}\n\n");
+                await context.Response.Body.FlushAsync();
+                await Task.Delay(300);
+            }
+        });
+        _app.Map("/any/{**rest}", (HttpContext context) => Results.Json(new
+        {
+            method = context.Request.Method,
+            path = context.Request.Path.Value,
+            query = context.Request.QueryString.Value,
+            version = context.Request.Headers["NVCF-FUNCTION-VERSION-ID"].ToString(),
+        }));
         _app.StartAsync().GetAwaiter().GetResult();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         Address = new Uri(address);

@@ -28,6 +28,7 @@ public sealed class FakeRuntime(FakeContainerServer server) : IFunctionRuntime
         }
 
         Started.Add(spec);
+        spec.Folders.Create();
         var id = "fake-" + spec.InstanceId.ToString("N");
         var exit = new TaskCompletionSource<InstanceObservation>(TaskCreationOptions.RunContinuationsAsynchronously);
         if (spec.Image == Crash)

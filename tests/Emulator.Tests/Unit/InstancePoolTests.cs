@@ -1,4 +1,5 @@
 using Nvcf.Emulator.Routing;
+using Nvcf.Emulator.Runtime;
 
 namespace Nvcf.Emulator.Tests.Unit;
 
@@ -104,5 +105,5 @@ public class InstancePoolTests
         Assert.Equal(0, pool.InFlight);
     }
 
-    private static InstanceTarget Target() => new(Guid.NewGuid(), new Uri("http://127.0.0.1:1"), "local", "local");
+    private static InstanceTarget Target() => new(Guid.NewGuid(), new Uri("http://127.0.0.1:1"), "local", "local", InstanceFolders.For(Path.GetTempPath(), Guid.NewGuid()));
 }

@@ -1,0 +1,345 @@
+using Microsoft.Extensions.Options;
+using Nvcf.Emulator.Diagnostics;
+using Nvcf.Emulator.Runtime;
+
+namespace Nvcf.Emulator.Routing;
+
+/// <summary>
+/// One invocation from request to answer (§4.2–4.5, §10.5–10.6): choose the version, take an instance slot
+/// within the poll window (else 504), forward, then either relay the answer as it streams or, when the
+/// window ends first, answer 202 and keep the work going for <c>/status</c>. In compatibility mode (pexec and
+/// exec without <c>Accept: text/event-stream</c>) container errors become problem details, large answers a 302,
+/// and progress reports 202s; HTTP invocation and event streams are relayed as they are.
+/// </summary>
+public sealed class InvocationService(
+    FunctionRouter router,
+    InvocationForwarder forwarder,
+    PendingInvocations pending,
+    LargeResults largeResults,
+    IOptions<EmulatorOptions> options,
+    ILogger<InvocationService> logger)
+{
+    private const string Subject = "local-user";
+    private const int MaxErrorBodyBytes = 1024 * 1024;
+    private static readonly TimeSpan ProgressCheckInterval = TimeSpan.FromMilliseconds(200);
+
+    public async Task<InvocationOutcome> InvokeAsync(HttpContext context, InvocationRequest request)
+    {
+        var aborted = context.RequestAborted;
+        var selection = router.Select(request.FunctionId, request.VersionId);
+        if (selection.Route is not { } route)
+        {
+            return selection.Failure == RouteFailure.Degraded
+                ? new Rejected(StatusCodes.Status400BadRequest, $"Function id '{request.FunctionId}': DEGRADED function cannot be invoked")
+                : new Rejected(StatusCodes.Status404NotFound, $"Function id '{request.FunctionId}' version '{request.VersionId?.ToString() ?? "any"}': Specified function in account '{options.Value.NcaId}' is not found");
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(request.PollSeconds);
+        InstanceLease lease;
+        try
+        {
+            lease = route.Pool.TryAcquire(out var free) ? free : await WaitForSlotAsync(route.Pool, deadline + PollWindow.PickUpGrace, aborted);
+        }
+        catch (InstancePoolClosedException e)
+        {
+            return new Rejected(StatusCodes.Status404NotFound, e.Message);
+        }
+        catch (TimeoutException)
+        {
+            return new Rejected(
+                StatusCodes.Status504GatewayTimeout,
+                $"No instance of function id '{request.FunctionId}' picked up the request within {request.PollSeconds} s. Increase NVCF-POLL-SECONDS, maxInstances or maxRequestConcurrency.");
+        }
+
+        var folders = lease.Target.Folders.ForRequest(request.RequestId);
+        var work = new CancellationTokenSource();
+        var invocation = new Invocation(
+            request.RequestId, route.Version, request.PathAndQuery ?? route.Version.InferencePath, Subject, deadline, request.Content);
+        var abortRegistration = aborted.Register(static state => ((CancellationTokenSource)state!).Cancel(), work);
+        var sending = forwarder.SendAsync(context, invocation, lease.Target, work.Token);
+        var active = new ActiveInvocation(request, route.Version.VersionId, lease, folders, work, abortRegistration);
+
+        ProgressReport? progress = null;
+        while (!sending.IsCompleted)
+        {
+            var remaining = deadline - DateTime.UtcNow;
+            if (remaining <= TimeSpan.Zero)
+            {
+                break;
+            }
+
+            await Task.WhenAny(sending, Task.Delay(request.Compatible && remaining > ProgressCheckInterval ? ProgressCheckInterval : remaining, CancellationToken.None));
+            if (request.Compatible && !sending.IsCompleted && ProgressReport.Read(folders.ProgressPath, request.RequestId) is { } report)
+            {
+                progress = report;
+                break;
+            }
+        }
+
+        if (sending.IsCompleted)
+        {
+            try
+            {
+                return new Answered(await sending, active);
+            }
+            catch (HttpRequestException e)
+            {
+                logger.InstanceUnreachable(request.RequestId, lease.Target.InstanceId, e.Message);
+                active.Dispose();
+                return InferenceConnectionError;
+            }
+            catch (OperationCanceledException)
+            {
+                active.Dispose();
+                return new Rejected(StatusCodes.Status499ClientClosedRequest, "The client closed the request.");
+            }
+        }
+
+        if (!request.Compatible)
+        {
+            // No generated 202 outside compatibility mode: the platform gives up as when no worker answers.
+            active.Dispose();
+            return new Rejected(StatusCodes.Status504GatewayTimeout, $"The function did not answer within {request.PollSeconds} s.");
+        }
+
+        // The window is over (or progress came first): the caller gets 202, the work goes on.
+        await abortRegistration.DisposeAsync();
+        var record = new PendingInvocation(request.RequestId, request.FunctionId, route.Version.VersionId, request.PollSeconds, folders, work);
+        if (progress is not null)
+        {
+            record.ProgressDelivered = progress.WrittenAt;
+        }
+
+        record.Result = CompleteInBackgroundAsync(sending, active);
+        pending.Add(record);
+        return new Accepted(record, progress);
+    }
+
+    /// <summary>Writes an outcome to the caller of pexec or an HTTP invocation.</summary>
+    public async Task RespondAsync(HttpContext context, InvocationOutcome outcome)
+    {
+        switch (outcome)
+        {
+            case Answered answered:
+                using (answered.Active)
+                using (answered.Response)
+                {
+                    var response = answered.Response;
+                    var request = answered.Active.Request;
+                    if (request.Compatible && ((int)response.StatusCode >= 400 || LargeResults.IsLarge(response.Content.Headers.ContentLength, answered.Active.Folders)))
+                    {
+                        var final = await FinishAsync(response, answered.Active, context.RequestAborted);
+                        await final.WriteAsync(context.Response, context.RequestAborted);
+                    }
+                    else
+                    {
+                        await InvocationForwarder.RelayResponseAsync(context, response, request.RequestId, context.RequestAborted);
+                    }
+                }
+
+                break;
+
+            case Accepted accepted:
+                await WriteAcceptedAsync(context.Response, accepted.Progress);
+                break;
+
+            case Rejected rejected:
+                context.Response.Headers[NvcfHeaders.Status] = NvcfHeaders.StatusErrored;
+                await Api.Problems.Create(rejected.StatusCode, rejected.Detail, rejected.Type).ExecuteAsync(context);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// <c>GET /pexec/status/{requestId}</c>: waits up to the poll window for the final answer (then forgets the
+    /// request) or a new progress report; else 202 again. Null when the request is unknown or expired.
+    /// </summary>
+    public async Task<PollResult?> PollAsync(Guid requestId, int pollSeconds, CancellationToken aborted)
+    {
+        if (pending.Find(requestId) is not { } record)
+        {
+            return null;
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(pollSeconds);
+        while (!record.Result.IsCompleted)
+        {
+            if (record.NewProgress() is { } progress)
+            {
+                record.ProgressDelivered = progress.WrittenAt;
+                return new PollResult(record, null, progress);
+            }
+
+            var remaining = deadline - DateTime.UtcNow;
+            if (remaining <= TimeSpan.Zero)
+            {
+                return new PollResult(record, null, null);
+            }
+
+            await Task.WhenAny(record.Result, Task.Delay(remaining < ProgressCheckInterval ? remaining : ProgressCheckInterval, aborted));
+            aborted.ThrowIfCancellationRequested();
+        }
+
+        pending.Complete(record);
+        return new PollResult(record, await record.Result, null);
+    }
+
+    /// <summary>Reads an answer to the end, applying compatibility mode: problem details for errors, 302 for large results.</summary>
+    public async Task<FinalResponse> FinishAsync(HttpResponseMessage response, ActiveInvocation active, CancellationToken cancellationToken)
+    {
+        var status = (int)response.StatusCode;
+        var compatible = active.Request.Compatible;
+        if (compatible && status >= 400)
+        {
+            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+            var buffer = new MemoryStream();
+            await CopyAtMostAsync(stream, buffer, MaxErrorBodyBytes, cancellationToken);
+            return FinalResponse.InferenceError(status, buffer.ToArray());
+        }
+
+        if (compatible && LargeResults.IsLarge(response.Content.Headers.ContentLength, active.Folders))
+        {
+            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+            return FinalResponse.Redirect(await largeResults.StoreAsync(active.Request.RequestId, stream, active.Folders, cancellationToken));
+        }
+
+        var final = await FinalResponse.ReadAsync(response, cancellationToken);
+        if (compatible && final.Body.Length > NvcfHeaders.MaxDirectResponseSizeBytes)
+        {
+            using var body = new MemoryStream(final.Body, writable: false);
+            return FinalResponse.Redirect(await largeResults.StoreAsync(active.Request.RequestId, body, active.Folders, cancellationToken));
+        }
+
+        return final;
+    }
+
+    public static Task WriteAcceptedAsync(HttpResponse response, ProgressReport? progress)
+    {
+        if (progress is not null)
+        {
+            return progress.WriteAsync(response, response.HttpContext.RequestAborted);
+        }
+
+        response.StatusCode = StatusCodes.Status202Accepted;
+        response.Headers[NvcfHeaders.Status] = NvcfHeaders.StatusInProgress;
+        response.ContentLength = 0;
+        return Task.CompletedTask;
+    }
+
+    private static Rejected InferenceConnectionError => new(
+        StatusCodes.Status500InternalServerError,
+        "Inference connection error while making inference request",
+        "urn:inference-connection:problem-details:internal-server-error");
+
+    private async Task<FinalResponse> CompleteInBackgroundAsync(Task<HttpResponseMessage> sending, ActiveInvocation active)
+    {
+        using (active)
+        {
+            try
+            {
+                using var response = await sending;
+                return await FinishAsync(response, active, active.Cancellation);
+            }
+            catch (HttpRequestException e)
+            {
+                logger.InstanceUnreachable(active.Request.RequestId, active.Lease.Target.InstanceId, e.Message);
+                return InferenceConnectionError.ToFinal();
+            }
+            catch (OperationCanceledException)
+            {
+                return new Rejected(StatusCodes.Status500InternalServerError, "The request was cancelled: its result was not polled for.").ToFinal();
+            }
+        }
+    }
+
+    private static async Task CopyAtMostAsync(Stream source, Stream target, int limit, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[16 * 1024];
+        int read;
+        while (target.Length < limit && (read = await source.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            await target.WriteAsync(buffer.AsMemory(0, Math.Min(read, limit - (int)target.Length)), cancellationToken);
+        }
+    }
+
+    private static async Task<InstanceLease> WaitForSlotAsync(InstancePool pool, DateTime deadline, CancellationToken aborted)
+    {
+        using var window = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        window.CancelAfter(deadline - DateTime.UtcNow);
+        try
+        {
+            return await pool.AcquireAsync(window.Token);
+        }
+        catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+        {
+            throw new TimeoutException();
+        }
+    }
+}
+
+/// <summary>What a caller asked for.</summary>
+/// <param name="RequestId">The <c>NVCF-REQID</c> given to it.</param>
+/// <param name="FunctionId">The function.</param>
+/// <param name="VersionId">The pinned version, if any.</param>
+/// <param name="PollSeconds">The poll window.</param>
+/// <param name="Compatible">Compatibility mode (§10.6): 202s, problem details for errors, 302 for large results.</param>
+/// <param name="PathAndQuery">Path on the container; null for the function's inference URL.</param>
+/// <param name="Content">A body to send instead of the caller's (the envelope API's <c>requestBody</c>).</param>
+public sealed record InvocationRequest(
+    Guid RequestId, Guid FunctionId, Guid? VersionId, int PollSeconds, bool Compatible, string? PathAndQuery = null, HttpContent? Content = null);
+
+public abstract record InvocationOutcome;
+
+/// <summary>The container answered within the window; the response is still to be read.</summary>
+public sealed record Answered(HttpResponseMessage Response, ActiveInvocation Active) : InvocationOutcome;
+
+/// <summary>The window ended first (or progress was reported): 202, result later through status.</summary>
+public sealed record Accepted(PendingInvocation Pending, ProgressReport? Progress) : InvocationOutcome;
+
+/// <summary>No container answer: the request was refused or failed on the way.</summary>
+public sealed record Rejected(int StatusCode, string Detail, string? Type = null) : InvocationOutcome
+{
+    public FinalResponse ToFinal()
+    {
+        var problem = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
+        {
+            ["type"] = Type ?? "urn:kaizen:problem-details:" + Api.Problems.Kebab(Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(StatusCode)),
+            ["title"] = Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(StatusCode),
+            ["status"] = StatusCode,
+            ["detail"] = Detail,
+        });
+        return new FinalResponse(StatusCode, [new("Content-Type", "application/problem+json")], problem);
+    }
+}
+
+/// <summary>The outcome of one status poll: the final answer, a progress report, or neither (still running).</summary>
+public sealed record PollResult(PendingInvocation Pending, FinalResponse? Final, ProgressReport? Progress);
+
+/// <summary>An invocation holding an instance slot and its request folders until its answer has been read.</summary>
+public sealed class ActiveInvocation(
+    InvocationRequest request, Guid versionId, InstanceLease lease, RequestFolders folders, CancellationTokenSource work, CancellationTokenRegistration abortRegistration)
+    : IDisposable
+{
+    private int _disposed;
+
+    public InvocationRequest Request { get; } = request;
+
+    public Guid VersionId { get; } = versionId;
+
+    public InstanceLease Lease { get; } = lease;
+
+    public RequestFolders Folders { get; } = folders;
+
+    public CancellationToken Cancellation { get; } = work.Token;
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            abortRegistration.Dispose();
+            Lease.Dispose();
+            Folders.Delete();
+            work.Dispose();
+        }
+    }
+}
