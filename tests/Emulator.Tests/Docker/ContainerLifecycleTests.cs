@@ -170,6 +170,42 @@ public class ContainerLifecycleTests(DockerFixture docker)
         }
     }
 
+    [Fact]
+    public async Task ProgressWrittenByTheContainerIsPolledAndItsLargeOutputsComeZippedBehindA302()
+    {
+        var function = await Http.CreateFunctionAsync(new
+        {
+            name = "progress",
+            inferenceUrl = "/cgi-bin/progress",
+            containerImage = DockerFixture.CgiImage,
+        });
+        await Http.DeployAsync(function);
+        await Http.WaitForStatusAsync(function, Timeout, "ACTIVE");
+
+        using var first = await Http.InvokeAsync(function.Id(), "{}");
+        Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+        Assert.Equal("50", first.Header("NVCF-PERCENT-COMPLETE"));
+        Assert.Equal("""{"step":"halfway"}""", await first.Content.ReadAsStringAsync());
+        var requestId = first.Header("NVCF-REQID");
+
+        HttpResponseMessage final;
+        do
+        {
+            final = await Http.GetAsync($"/v2/nvcf/pexec/status/{requestId}");
+        }
+        while (final.StatusCode == HttpStatusCode.Accepted);
+
+        Assert.Equal(HttpStatusCode.Found, final.StatusCode);
+        using var zip = new System.IO.Compression.ZipArchive(await Http.GetStreamAsync(final.Headers.Location!.PathAndQuery));
+        Assert.Equal(
+            [requestId + ".response", "result.txt"],
+            zip.Entries.Select(e => e.FullName).Order());
+        using var body = new StreamReader(zip.GetEntry(requestId + ".response")!.Open());
+        Assert.Equal("""{"done":true,"assetDir":"present"}""", await body.ReadToEndAsync());
+        final.Dispose();
+        await Http.UndeployAsync(function);
+    }
+
     private async Task<string> CreateSleeperAsync(Dictionary<string, string> labels)
     {
         var created = await docker.Docker.Containers.CreateContainerAsync(new CreateContainerParameters

@@ -19,7 +19,7 @@ public sealed class EmulatorFactory(IFunctionRuntime? runtime = null, IDictionar
     /// <summary>An HTTP client that sends a bearer token, as every NVCF call needs.</summary>
     public HttpClient CreateNvcfClient()
     {
-        var client = CreateClient();
+        var client = CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
         client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token);
         client.Timeout = TimeSpan.FromMinutes(5);
         return client;
