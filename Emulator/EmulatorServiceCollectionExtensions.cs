@@ -24,6 +24,7 @@ public static class EmulatorServiceCollectionExtensions
 
         services.AddSingleton<IFunctionStore, InMemoryFunctionStore>();
         services.AddSingleton<KeyedLock>();
+        services.AddSingleton<AssetStore>();
         services.AddSingleton<IFunctionRuntime, DockerFunctionRuntime>();
         services.AddSingleton<HealthProber>();
         services.AddSingleton<FunctionRouter>();
@@ -41,6 +42,9 @@ public static class EmulatorServiceCollectionExtensions
         app.MapFunctionsApi();
         app.MapDeploymentsApi();
         app.MapInvocationApi();
+        app.MapQueuesApi();
+        app.MapClusterGroupsApi();
+        app.MapAssetsApi();
         return app;
     }
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Nvcf.Emulator.Routing;
+using Nvcf.Emulator.State;
 
 namespace Nvcf.Emulator.Api;
 
@@ -15,17 +16,17 @@ public static partial class InvocationApi
     public static IEndpointRouteBuilder MapInvocationApi(this IEndpointRouteBuilder app)
     {
         var pexec = app.MapGroup("/v2/nvcf/pexec").WithTags("Invocation");
-        pexec.MapPost("/functions/{functionId}", (Guid functionId, HttpContext context, InvocationService invocations) =>
-            Pexec(context, functionId, null, invocations));
-        pexec.MapPost("/functions/{functionId}/versions/{versionId}", (Guid functionId, Guid versionId, HttpContext context, InvocationService invocations) =>
-            Pexec(context, functionId, versionId, invocations));
+        pexec.MapPost("/functions/{functionId}", (Guid functionId, HttpContext context, InvocationService invocations, AssetStore assets) =>
+            Pexec(context, functionId, null, invocations, assets));
+        pexec.MapPost("/functions/{functionId}/versions/{versionId}", (Guid functionId, Guid versionId, HttpContext context, InvocationService invocations, AssetStore assets) =>
+            Pexec(context, functionId, versionId, invocations, assets));
         pexec.MapGet("/status/{requestId}", PexecStatus);
 
         var exec = app.MapGroup("/v2/nvcf/exec").WithTags("Invocation");
-        exec.MapPost("/functions/{functionId}", (Guid functionId, EnvelopeRequest body, HttpContext context, InvocationService invocations) =>
-            Exec(context, functionId, null, body, invocations));
-        exec.MapPost("/functions/{functionId}/versions/{versionId}", (Guid functionId, Guid versionId, EnvelopeRequest body, HttpContext context, InvocationService invocations) =>
-            Exec(context, functionId, versionId, body, invocations));
+        exec.MapPost("/functions/{functionId}", (Guid functionId, EnvelopeRequest body, HttpContext context, InvocationService invocations, AssetStore assets) =>
+            Exec(context, functionId, null, body, invocations, assets));
+        exec.MapPost("/functions/{functionId}/versions/{versionId}", (Guid functionId, Guid versionId, EnvelopeRequest body, HttpContext context, InvocationService invocations, AssetStore assets) =>
+            Exec(context, functionId, versionId, body, invocations, assets));
         exec.MapGet("/status/{requestId}", ExecStatus);
 
         app.MapGet(LargeResults.RoutePrefix + "/{requestId}.zip", (Guid requestId, LargeResults results) => results.Download(requestId))
@@ -66,7 +67,7 @@ public static partial class InvocationApi
         await RespondAsync(context, outcome, invocations);
     });
 
-    public static async Task<IResult> Pexec(HttpContext context, Guid functionId, Guid? versionId, InvocationService invocations)
+    public static async Task<IResult> Pexec(HttpContext context, Guid functionId, Guid? versionId, InvocationService invocations, AssetStore assets)
     {
         var requestId = Guid.NewGuid();
         context.Response.Headers[NvcfHeaders.RequestId] = requestId.ToString();
@@ -75,8 +76,14 @@ public static partial class InvocationApi
             return Errored(StatusCodes.Status400BadRequest, error!, context);
         }
 
+        if (AssetsApi.ParseReferences(context.Request.Headers[NvcfHeaders.InputAssetReferences], assets, out var assetProblem) is not { } assetIds)
+        {
+            context.Response.Headers[NvcfHeaders.Status] = NvcfHeaders.StatusErrored;
+            return assetProblem!;
+        }
+
         var compatible = !PollWindow.AcceptsEventStream(context.Request);
-        var outcome = await invocations.InvokeAsync(context, new InvocationRequest(requestId, functionId, versionId, pollSeconds, compatible));
+        var outcome = await invocations.InvokeAsync(context, new InvocationRequest(requestId, functionId, versionId, pollSeconds, compatible, AssetIds: assetIds));
         await RespondAsync(context, outcome, invocations);
         return Results.Empty;
     }
@@ -108,7 +115,7 @@ public static partial class InvocationApi
     }
 
     /// <summary>The envelope API (§4.7): <c>requestBody</c> goes to the function as JSON; the answer comes back wrapped.</summary>
-    public static async Task<IResult> Exec(HttpContext context, Guid functionId, Guid? versionId, EnvelopeRequest body, InvocationService invocations)
+    public static async Task<IResult> Exec(HttpContext context, Guid functionId, Guid? versionId, EnvelopeRequest body, InvocationService invocations, AssetStore assets)
     {
         var requestId = Guid.NewGuid();
         context.Response.Headers[NvcfHeaders.RequestId] = requestId.ToString();
@@ -128,9 +135,17 @@ public static partial class InvocationApi
             return Errored(StatusCodes.Status400BadRequest, $"pollDurationSeconds must be <= {PollWindow.MaxSeconds}", context);
         }
 
+        var references = (body.RequestHeader?.InputAssetReferences ?? []).Select(id => id.ToString());
+        if (AssetsApi.ParseReferences(references, assets, out var assetProblem) is not { } assetIds)
+        {
+            context.Response.Headers[NvcfHeaders.Status] = NvcfHeaders.StatusErrored;
+            return assetProblem!;
+        }
+
         var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body.RequestBody));
         content.Headers.ContentType = new("application/json");
-        var outcome = await invocations.InvokeAsync(context, new InvocationRequest(requestId, functionId, versionId, pollSeconds, Compatible: true, Content: content));
+        var outcome = await invocations.InvokeAsync(
+            context, new InvocationRequest(requestId, functionId, versionId, pollSeconds, Compatible: true, Content: content, AssetIds: assetIds));
         return outcome switch
         {
             Answered answered => await EnvelopeAsync(requestId, answered, invocations, context),

@@ -33,8 +33,26 @@ public sealed class FunctionRouter
         }
     }
 
-    public VersionRoute? Find(Guid versionId) =>
-        _routes.Values.SelectMany(r => r).FirstOrDefault(r => r.Version.VersionId == versionId);
+    /// <summary>The deployed versions of a function.</summary>
+    public IReadOnlyList<VersionRoute> RoutesOf(Guid functionId) =>
+        _routes.TryGetValue(functionId, out var routes) ? routes : [];
+
+    /// <summary>Where a request waits for an instance slot, if it does.</summary>
+    public (VersionRoute Route, int Position)? FindQueued(Guid requestId)
+    {
+        foreach (var routes in _routes.Values)
+        {
+            foreach (var route in routes)
+            {
+                if (route.Pool.PositionOf(requestId) is { } position)
+                {
+                    return (route, position);
+                }
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>
     /// As the cloud does (§4.3): among the function's versions that are ACTIVE or DEGRADING, one chosen

@@ -50,6 +50,24 @@ public sealed class InstancePool
         }
     }
 
+    /// <summary>1-based place of a waiting request in the queue, or null when it is not waiting here.</summary>
+    public int? PositionOf(Guid requestId)
+    {
+        lock (_gate)
+        {
+            var position = 1;
+            for (var node = _waiters.First; node is not null; node = node.Next, position++)
+            {
+                if (node.Value.RequestId == requestId)
+                {
+                    return position;
+                }
+            }
+
+            return null;
+        }
+    }
+
     public void Add(InstanceTarget target, int slots)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(slots, 1);
@@ -97,7 +115,10 @@ public sealed class InstancePool
     }
 
     /// <summary>Waits for a free slot. Throws <see cref="InstancePoolClosedException"/> when the version goes away meanwhile.</summary>
-    public ValueTask<InstanceLease> AcquireAsync(CancellationToken cancellationToken)
+    public ValueTask<InstanceLease> AcquireAsync(CancellationToken cancellationToken) => AcquireAsync(Guid.Empty, cancellationToken);
+
+    /// <summary>Waits for a free slot; <paramref name="requestId"/> lets <see cref="PositionOf"/> find the request in the queue.</summary>
+    public ValueTask<InstanceLease> AcquireAsync(Guid requestId, CancellationToken cancellationToken)
     {
         Waiter waiter;
         lock (_gate)
@@ -114,7 +135,7 @@ public sealed class InstancePool
                 return ValueTask.FromResult(new InstanceLease(this, free));
             }
 
-            waiter = new Waiter(this);
+            waiter = new Waiter(this, requestId);
             waiter.Node = _waiters.AddLast(waiter);
         }
 
@@ -211,9 +232,11 @@ public sealed class InstancePool
         }
     }
 
-    private sealed class Waiter(InstancePool owner)
+    private sealed class Waiter(InstancePool owner, Guid requestId)
     {
         public InstancePool Owner { get; } = owner;
+
+        public Guid RequestId { get; } = requestId;
 
         public TaskCompletionSource<InstanceLease> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -120,6 +120,11 @@ public sealed class InvocationForwarder : IDisposable
         headers.TryAddWithoutValidation(NvcfHeaders.InvocationRegion, InstanceEnvironment.Region);
         headers.TryAddWithoutValidation(NvcfHeaders.PollSeconds, invocation.RemainingPollSeconds().ToString(CultureInfo.InvariantCulture));
 
+        if (invocation.AssetIds is { Count: > 0 } assetIds)
+        {
+            headers.TryAddWithoutValidation(NvcfHeaders.FunctionAssetIds, string.Join(',', assetIds));
+        }
+
         if (message.Content is { } content && content.Headers.ContentType is null)
         {
             content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
@@ -161,7 +166,9 @@ public sealed class InvocationForwarder : IDisposable
 /// <param name="Subject">The caller, sent as <c>NVCF-SUB</c>.</param>
 /// <param name="Deadline">When the caller's poll window ends.</param>
 /// <param name="Content">A body that replaces the caller's, or null.</param>
-public sealed record Invocation(Guid RequestId, FunctionVersion Version, string PathAndQuery, string Subject, DateTime Deadline, HttpContent? Content = null)
+/// <param name="AssetIds">Input assets placed in the request's asset folder.</param>
+public sealed record Invocation(
+    Guid RequestId, FunctionVersion Version, string PathAndQuery, string Subject, DateTime Deadline, HttpContent? Content = null, IReadOnlyList<Guid>? AssetIds = null)
 {
     /// <summary>Whole seconds left before the platform would answer 202 (at least 1).</summary>
     public int RemainingPollSeconds() => Math.Max(1, (int)Math.Ceiling((Deadline - DateTime.UtcNow).TotalSeconds));

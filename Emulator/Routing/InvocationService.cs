@@ -16,6 +16,7 @@ public sealed class InvocationService(
     InvocationForwarder forwarder,
     PendingInvocations pending,
     LargeResults largeResults,
+    State.AssetStore assets,
     IOptions<EmulatorOptions> options,
     ILogger<InvocationService> logger)
 {
@@ -38,7 +39,7 @@ public sealed class InvocationService(
         InstanceLease lease;
         try
         {
-            lease = route.Pool.TryAcquire(out var free) ? free : await WaitForSlotAsync(route.Pool, deadline + PollWindow.PickUpGrace, aborted);
+            lease = route.Pool.TryAcquire(out var free) ? free : await WaitForSlotAsync(route.Pool, request.RequestId, deadline + PollWindow.PickUpGrace, aborted);
         }
         catch (InstancePoolClosedException e)
         {
@@ -52,9 +53,14 @@ public sealed class InvocationService(
         }
 
         var folders = lease.Target.Folders.ForRequest(request.RequestId);
+        foreach (var assetId in request.AssetIds ?? [])
+        {
+            assets.CopyTo(assetId, folders.InputAssets);
+        }
+
         var work = new CancellationTokenSource();
         var invocation = new Invocation(
-            request.RequestId, route.Version, request.PathAndQuery ?? route.Version.InferencePath, Subject, deadline, request.Content);
+            request.RequestId, route.Version, request.PathAndQuery ?? route.Version.InferencePath, Subject, deadline, request.Content, request.AssetIds);
         var abortRegistration = aborted.Register(static state => ((CancellationTokenSource)state!).Cancel(), work);
         var sending = forwarder.SendAsync(context, invocation, lease.Target, work.Token);
         var active = new ActiveInvocation(request, route.Version.VersionId, lease, folders, work, abortRegistration);
@@ -262,13 +268,13 @@ public sealed class InvocationService(
         }
     }
 
-    private static async Task<InstanceLease> WaitForSlotAsync(InstancePool pool, DateTime deadline, CancellationToken aborted)
+    private static async Task<InstanceLease> WaitForSlotAsync(InstancePool pool, Guid requestId, DateTime deadline, CancellationToken aborted)
     {
         using var window = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         window.CancelAfter(deadline - DateTime.UtcNow);
         try
         {
-            return await pool.AcquireAsync(window.Token);
+            return await pool.AcquireAsync(requestId, window.Token);
         }
         catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
         {
@@ -285,8 +291,10 @@ public sealed class InvocationService(
 /// <param name="Compatible">Compatibility mode (§10.6): 202s, problem details for errors, 302 for large results.</param>
 /// <param name="PathAndQuery">Path on the container; null for the function's inference URL.</param>
 /// <param name="Content">A body to send instead of the caller's (the envelope API's <c>requestBody</c>).</param>
+/// <param name="AssetIds">Input assets to place in the request's <c>NVCF-ASSET-DIR</c>.</param>
 public sealed record InvocationRequest(
-    Guid RequestId, Guid FunctionId, Guid? VersionId, int PollSeconds, bool Compatible, string? PathAndQuery = null, HttpContent? Content = null);
+    Guid RequestId, Guid FunctionId, Guid? VersionId, int PollSeconds, bool Compatible, string? PathAndQuery = null, HttpContent? Content = null,
+    IReadOnlyList<Guid>? AssetIds = null);
 
 public abstract record InvocationOutcome;
 

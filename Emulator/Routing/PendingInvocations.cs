@@ -32,6 +32,9 @@ public sealed class PendingInvocations : IDisposable
         return null;
     }
 
+    /// <summary>Looks a record up without counting as the client's contact.</summary>
+    public PendingInvocation? Peek(Guid requestId) => _pending.GetValueOrDefault(requestId);
+
     /// <summary>Forgets a record whose final answer has been delivered.</summary>
     public void Complete(PendingInvocation invocation) => _pending.TryRemove(invocation.RequestId, out _);
 

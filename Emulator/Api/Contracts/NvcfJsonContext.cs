@@ -19,6 +19,13 @@ namespace Nvcf.Emulator.Api.Contracts;
 [JsonSerializable(typeof(DeploymentResponse))]
 [JsonSerializable(typeof(GpuSpecificationResponse))]
 [JsonSerializable(typeof(EnvelopeRequest))]
+[JsonSerializable(typeof(QueuesResponse))]
+[JsonSerializable(typeof(QueuePosition))]
+[JsonSerializable(typeof(ClusterGroupsResponse))]
+[JsonSerializable(typeof(CreateAssetRequest))]
+[JsonSerializable(typeof(CreateAssetResponse))]
+[JsonSerializable(typeof(AssetResponse))]
+[JsonSerializable(typeof(AssetListResponse))]
 internal sealed partial class NvcfJsonContext : JsonSerializerContext
 {
     /// <summary>Applies the wire conventions to the API's serializer options.</summary>

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Docker.DotNet.Models;
 using Nvcf.Emulator.Runtime.Docker;
@@ -203,6 +204,31 @@ public class ContainerLifecycleTests(DockerFixture docker)
         using var body = new StreamReader(zip.GetEntry(requestId + ".response")!.Open());
         Assert.Equal("""{"done":true,"assetDir":"present"}""", await body.ReadToEndAsync());
         final.Dispose();
+        await Http.UndeployAsync(function);
+    }
+
+    [Fact]
+    public async Task InputAssetsAppearInTheRequestsAssetFolder()
+    {
+        var function = await Http.CreateFunctionAsync(new { name = "assets", inferenceUrl = "/cgi-bin/assets", containerImage = DockerFixture.CgiImage });
+        await Http.DeployAsync(function);
+        var ids = new List<string>();
+        foreach (var text in new[] { "first asset", "second asset" })
+        {
+            using var created = await Http.PostAsJsonAsync("/v2/nvcf/assets", new { contentType = "text/plain", description = text });
+            var asset = (await created.Content.ReadFromJsonAsync<JsonObject>())!;
+            using var upload = await Http.PutAsync(new Uri((string)asset["uploadUrl"]!).PathAndQuery, new StringContent(text));
+            Assert.Equal(HttpStatusCode.OK, upload.StatusCode);
+            ids.Add((string)asset["assetId"]!);
+        }
+
+        await Http.WaitForStatusAsync(function, Timeout, "ACTIVE");
+        using var response = await Http.InvokeAsync(function.Id(), "{}", configure: r => r.Headers.Add("NVCF-INPUT-ASSET-REFERENCES", string.Join(",", ids)));
+
+        var listing = await response.Content.ReadAsStringAsync();
+        Assert.Contains($"asset ids: {ids[0]},{ids[1]}", listing);
+        Assert.Contains($"{ids[0]}: first asset", listing);
+        Assert.Contains($"{ids[1]}: second asset", listing);
         await Http.UndeployAsync(function);
     }
 

@@ -1,0 +1,100 @@
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Nvcf.Emulator.Api.Contracts;
+using Nvcf.Emulator.State;
+
+namespace Nvcf.Emulator.Api;
+
+/// <summary>
+/// Assets (§6): create one to get an upload URL, PUT the bytes there (no bearer token, like a pre-signed URL),
+/// then pass its ID in <c>NVCF-INPUT-ASSET-REFERENCES</c>; the container finds it at <c>NVCF-ASSET-DIR/&lt;assetId&gt;</c>.
+/// </summary>
+public static class AssetsApi
+{
+    public const string UploadPrefix = "/nvcf-emulator/assets";
+
+    public static IEndpointRouteBuilder MapAssetsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/v2/nvcf/assets").WithTags("Assets");
+        api.MapPost("/", CreateAsset);
+        api.MapGet("/", (AssetStore assets) => TypedResults.Ok(new AssetListResponse([.. assets.List().Select(AssetDto.From)])));
+        api.MapGet("/{assetId}", GetAsset);
+        api.MapDelete("/{assetId}", DeleteAsset);
+        app.MapPut(UploadPrefix + "/{assetId}", Upload).WithTags("Assets");
+        return app;
+    }
+
+    public static Results<Ok<CreateAssetResponse>, ProblemHttpResult> CreateAsset(CreateAssetRequest request, HttpRequest http, AssetStore assets)
+    {
+        if (string.IsNullOrWhiteSpace(request.ContentType))
+        {
+            return Problems.BadRequest(FunctionValidation.Field("createAssetRequest", "contentType", request.ContentType, "must not be blank"));
+        }
+
+        if (string.IsNullOrWhiteSpace(request.Description))
+        {
+            return Problems.BadRequest(FunctionValidation.Field("createAssetRequest", "description", request.Description, "must not be blank"));
+        }
+
+        var asset = assets.Create(request.ContentType, request.Description);
+        var uploadUrl = $"{http.Scheme}://{http.Host}{UploadPrefix}/{asset.AssetId}?token={asset.UploadToken}";
+        return TypedResults.Ok(new CreateAssetResponse(asset.AssetId, uploadUrl, asset.ContentType, asset.Description));
+    }
+
+    public static Results<Ok<AssetResponse>, ProblemHttpResult> GetAsset(Guid assetId, AssetStore assets) =>
+        assets.Find(assetId) is { } asset ? TypedResults.Ok(new AssetResponse(AssetDto.From(asset))) : NotFound(assetId);
+
+    public static Results<NoContent, ProblemHttpResult> DeleteAsset(Guid assetId, AssetStore assets) =>
+        assets.Delete(assetId) ? TypedResults.NoContent() : NotFound(assetId);
+
+    public static async Task<Results<Ok, ProblemHttpResult>> Upload(Guid assetId, string? token, HttpContext context, AssetStore assets)
+    {
+        if (assets.Find(assetId) is not { } asset)
+        {
+            return NotFound(assetId);
+        }
+
+        if (token != asset.UploadToken)
+        {
+            return Problems.Create(StatusCodes.Status403Forbidden, "The upload URL is not valid for this asset.");
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = AssetStore.MaxAssetBytes;
+        }
+
+        await assets.UploadAsync(asset, context.Request.Body, context.RequestAborted);
+        return TypedResults.Ok();
+    }
+
+    /// <summary>
+    /// Parses <c>NVCF-INPUT-ASSET-REFERENCES</c> (comma-separated, the header may repeat): null with the problem
+    /// when an ID is not a UUID (400) or not an uploaded asset (404).
+    /// </summary>
+    public static IReadOnlyList<Guid>? ParseReferences(IEnumerable<string?> values, AssetStore assets, out ProblemHttpResult? problem)
+    {
+        problem = null;
+        var ids = new List<Guid>();
+        foreach (var value in values.SelectMany(v => (v ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)))
+        {
+            if (!Guid.TryParse(value, out var id))
+            {
+                problem = Problems.BadRequest($"Invalid asset id '{value}' in {Routing.NvcfHeaders.InputAssetReferences}: expected a UUID");
+                return null;
+            }
+
+            if (assets.Find(id) is not { Uploaded: true })
+            {
+                problem = NotFound(id);
+                return null;
+            }
+
+            ids.Add(id);
+        }
+
+        return ids;
+    }
+
+    private static ProblemHttpResult NotFound(Guid assetId) => Problems.NotFound($"Asset id '{assetId}' not found");
+}

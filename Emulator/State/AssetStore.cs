@@ -1,0 +1,75 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Options;
+
+namespace Nvcf.Emulator.State;
+
+/// <summary>
+/// Assets (§6): metadata in memory, bytes in files under the work directory. Each asset has an upload token
+/// standing in for the cloud's pre-signed upload URL.
+/// </summary>
+public sealed class AssetStore
+{
+    /// <summary>The cloud's limit on one asset.</summary>
+    public const long MaxAssetBytes = 5L * 1024 * 1024 * 1024;
+
+    private readonly ConcurrentDictionary<Guid, Asset> _assets = new();
+    private readonly string _folder;
+
+    public AssetStore(IOptions<EmulatorOptions> options)
+    {
+        _folder = Path.Combine(options.Value.WorkDirectory, "assets");
+        Directory.CreateDirectory(_folder);
+    }
+
+    public Asset Create(string contentType, string description)
+    {
+        var asset = new Asset(Guid.NewGuid(), contentType, description, DateTime.UtcNow, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)));
+        _assets[asset.AssetId] = asset;
+        return asset;
+    }
+
+    public Asset? Find(Guid assetId) => _assets.GetValueOrDefault(assetId);
+
+    public IReadOnlyList<Asset> List() => [.. _assets.Values.OrderBy(a => a.CreatedAt)];
+
+    public bool Delete(Guid assetId)
+    {
+        if (!_assets.TryRemove(assetId, out _))
+        {
+            return false;
+        }
+
+        File.Delete(PathOf(assetId));
+        return true;
+    }
+
+    /// <summary>Stores the uploaded bytes (a new upload replaces the old).</summary>
+    public async Task UploadAsync(Asset asset, Stream content, CancellationToken cancellationToken)
+    {
+        var temporary = PathOf(asset.AssetId) + ".upload";
+        await using (var file = File.Create(temporary))
+        {
+            await content.CopyToAsync(file, cancellationToken);
+        }
+
+        File.Move(temporary, PathOf(asset.AssetId), overwrite: true);
+        _assets[asset.AssetId] = asset with { Uploaded = true };
+    }
+
+    /// <summary>Copies an uploaded asset to where a request's container reads it (<c>NVCF-ASSET-DIR/&lt;assetId&gt;</c>).</summary>
+    public void CopyTo(Guid assetId, string folder)
+    {
+        var target = Path.Combine(folder, assetId.ToString());
+        File.Copy(PathOf(assetId), target, overwrite: true);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(target, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        }
+    }
+
+    private string PathOf(Guid assetId) => Path.Combine(_folder, assetId.ToString("N"));
+}
+
+/// <summary>One asset. <see cref="Uploaded"/> turns true once its bytes arrived.</summary>
+public sealed record Asset(Guid AssetId, string ContentType, string Description, DateTime CreatedAt, string UploadToken, bool Uploaded = false);
