@@ -26,6 +26,12 @@ public sealed class EmulatorOptions
     /// </summary>
     public string WorkDirectory { get; set; } = Path.Combine(Path.GetTempPath(), "nvcf-emulator");
 
+    /// <summary>
+    /// Where gRPC invocations are served (§4.9): an HTTP/2-only listener, since cleartext HTTP/2 cannot share the
+    /// HTTP/1.1 port. Empty: no gRPC listener. Port 0 picks a free one.
+    /// </summary>
+    public string? GrpcUrl { get; set; } = "http://127.0.0.1:10081";
+
     /// <summary>How long a large result (the zip behind a 302) stays downloadable (the cloud signs its URLs for 34–35 min).</summary>
     public TimeSpan LargeResultRetention { get; set; } = TimeSpan.FromMinutes(35);
 }

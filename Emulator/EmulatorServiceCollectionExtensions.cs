@@ -34,6 +34,8 @@ public static class EmulatorServiceCollectionExtensions
         services.AddSingleton<LargeResults>();
         services.AddSingleton<DeploymentOrchestrator>();
         services.AddHostedService(sp => sp.GetRequiredService<DeploymentOrchestrator>());
+        services.AddSingleton<GrpcInvocationListener>();
+        services.AddHostedService(sp => sp.GetRequiredService<GrpcInvocationListener>());
         return builder;
     }
 

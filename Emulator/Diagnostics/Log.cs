@@ -44,6 +44,12 @@ internal static partial class Log
     [LoggerMessage(17, LogLevel.Error, "Supervisor of {FunctionName} version {VersionId} stopped unexpectedly")]
     public static partial void SupervisorFailed(this ILogger logger, Exception exception, string functionName, Guid versionId);
 
+    [LoggerMessage(6, LogLevel.Information, "gRPC invocations are served at {Address}")]
+    public static partial void GrpcListening(this ILogger logger, Uri address);
+
+    [LoggerMessage(7, LogLevel.Error, "gRPC invocations are off: could not listen on {Url} ({Message}). Set Emulator:GrpcUrl to a free address")]
+    public static partial void GrpcUnavailable(this ILogger logger, string url, string message);
+
     [LoggerMessage(20, LogLevel.Warning, "Invocation {RequestId} could not reach instance {InstanceId}: {Message}")]
     public static partial void InstanceUnreachable(this ILogger logger, Guid requestId, Guid instanceId, string message);
 }

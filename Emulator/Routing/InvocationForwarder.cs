@@ -40,8 +40,9 @@ public sealed class InvocationForwarder : IDisposable
         var request = context.Request;
         var message = new HttpRequestMessage(new HttpMethod(request.Method), new Uri(target.InferenceBase, invocation.PathAndQuery))
         {
-            Version = HttpVersion.Version11,
-            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+            // gRPC needs HTTP/2 end to end (cleartext, prior knowledge); everything else goes as HTTP/1.1.
+            Version = invocation.Grpc ? HttpVersion.Version20 : HttpVersion.Version11,
+            VersionPolicy = invocation.Grpc ? HttpVersionPolicy.RequestVersionExact : HttpVersionPolicy.RequestVersionOrLower,
         };
 
         if (invocation.Content is not null)
@@ -55,6 +56,11 @@ public sealed class InvocationForwarder : IDisposable
 
         CopyRequestHeaders(request.Headers, message, skipContentHeaders: invocation.Content is not null);
         AddPlatformHeaders(message, invocation, target);
+        if (invocation.Grpc)
+        {
+            message.Headers.TryAddWithoutValidation("TE", "trailers");
+        }
+
         return _invoker.SendAsync(message, cancellationToken);
     }
 
@@ -70,6 +76,15 @@ public sealed class InvocationForwarder : IDisposable
 
         await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
         await body.CopyToAsync(context.Response.Body, cancellationToken);
+
+        // gRPC status and other trailers come after the body.
+        if (response.TrailingHeaders.NonValidated.Count > 0 && context.Response.SupportsTrailers())
+        {
+            foreach (var (name, values) in response.TrailingHeaders.NonValidated)
+            {
+                context.Response.AppendTrailer(name, new StringValues([.. values]));
+            }
+        }
     }
 
     public void Dispose() => _invoker.Dispose();
@@ -167,8 +182,10 @@ public sealed class InvocationForwarder : IDisposable
 /// <param name="Deadline">When the caller's poll window ends.</param>
 /// <param name="Content">A body that replaces the caller's, or null.</param>
 /// <param name="AssetIds">Input assets placed in the request's asset folder.</param>
+/// <param name="Grpc">A gRPC call: relayed over HTTP/2 with its trailers.</param>
 public sealed record Invocation(
-    Guid RequestId, FunctionVersion Version, string PathAndQuery, string Subject, DateTime Deadline, HttpContent? Content = null, IReadOnlyList<Guid>? AssetIds = null)
+    Guid RequestId, FunctionVersion Version, string PathAndQuery, string Subject, DateTime Deadline, HttpContent? Content = null,
+    IReadOnlyList<Guid>? AssetIds = null, bool Grpc = false)
 {
     /// <summary>Whole seconds left before the platform would answer 202 (at least 1).</summary>
     public int RemainingPollSeconds() => Math.Max(1, (int)Math.Ceiling((Deadline - DateTime.UtcNow).TotalSeconds));

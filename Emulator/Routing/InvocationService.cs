@@ -60,7 +60,7 @@ public sealed class InvocationService(
 
         var work = new CancellationTokenSource();
         var invocation = new Invocation(
-            request.RequestId, route.Version, request.PathAndQuery ?? route.Version.InferencePath, Subject, deadline, request.Content, request.AssetIds);
+            request.RequestId, route.Version, request.PathAndQuery ?? route.Version.InferencePath, Subject, deadline, request.Content, request.AssetIds, request.Grpc);
         var abortRegistration = aborted.Register(static state => ((CancellationTokenSource)state!).Cancel(), work);
         var sending = forwarder.SendAsync(context, invocation, lease.Target, work.Token);
         var active = new ActiveInvocation(request, route.Version.VersionId, lease, folders, work, abortRegistration);
@@ -292,9 +292,10 @@ public sealed class InvocationService(
 /// <param name="PathAndQuery">Path on the container; null for the function's inference URL.</param>
 /// <param name="Content">A body to send instead of the caller's (the envelope API's <c>requestBody</c>).</param>
 /// <param name="AssetIds">Input assets to place in the request's <c>NVCF-ASSET-DIR</c>.</param>
+/// <param name="Grpc">A gRPC call (§4.9).</param>
 public sealed record InvocationRequest(
     Guid RequestId, Guid FunctionId, Guid? VersionId, int PollSeconds, bool Compatible, string? PathAndQuery = null, HttpContent? Content = null,
-    IReadOnlyList<Guid>? AssetIds = null);
+    IReadOnlyList<Guid>? AssetIds = null, bool Grpc = false);
 
 public abstract record InvocationOutcome;
 

@@ -119,9 +119,9 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
             var (stdout, stderr) = await stream.ReadOutputToEndAsync(cancellationToken);
             return (stdout + stderr).TrimEnd();
         }
-        catch (DockerContainerNotFoundException)
+        catch (DockerApiException)
         {
-            return string.Empty;
+            return string.Empty; // gone, or being removed: no logs to tell
         }
     }
 

@@ -9,6 +9,8 @@ namespace Nvcf.Emulator.Runtime.Docker;
 /// </summary>
 public sealed record EmulatorProcess(string Host, int Pid, long StartTicks)
 {
+    private static readonly TimeSpan StartTimeTolerance = TimeSpan.FromSeconds(5);
+
     public static EmulatorProcess Current { get; } = Create();
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Host}/{Pid}/{StartTicks}");
@@ -37,7 +39,10 @@ public sealed record EmulatorProcess(string Host, int Pid, long StartTicks)
         try
         {
             using var process = Process.GetProcessById(Pid);
-            return process.HasExited || process.StartTime.ToUniversalTime().Ticks != StartTicks;
+
+            // The start time is derived from the boot time each time it is read, so it wobbles by a little:
+            // only a clearly different one means the PID now belongs to another process.
+            return process.HasExited || Math.Abs(process.StartTime.ToUniversalTime().Ticks - StartTicks) > StartTimeTolerance.Ticks;
         }
         catch (ArgumentException)
         {

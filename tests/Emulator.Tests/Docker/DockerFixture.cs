@@ -13,6 +13,7 @@ public sealed class DockerFixture : IAsyncLifetime
 {
     public const string EchoImage = "nvcf-samples/echo:latest";
     public const string CgiImage = "nvcf-test/busybox-cgi:latest";
+    public const string GrpcImage = "nvcf-samples/grpc-echo:latest";
 
     public DockerClient Docker { get; } = new DockerClientBuilder().Build();
 
@@ -31,7 +32,7 @@ public sealed class DockerFixture : IAsyncLifetime
             throw new InvalidOperationException($"The Docker engine is not reachable ({e.Message}). Run eng/setup.sh, which installs and starts one.", e);
         }
 
-        foreach (var image in new[] { EchoImage, CgiImage })
+        foreach (var image in new[] { EchoImage, CgiImage, GrpcImage })
         {
             try
             {

@@ -16,6 +16,9 @@ public sealed class EmulatorFactory(IFunctionRuntime? runtime = null, IDictionar
 {
     public const string Token = "test-token";
 
+    /// <summary>Where the emulator serves gRPC invocations.</summary>
+    public Uri GrpcAddress => Services.GetRequiredService<Nvcf.Emulator.Api.GrpcInvocationListener>().Address!;
+
     /// <summary>An HTTP client that sends a bearer token, as every NVCF call needs.</summary>
     public HttpClient CreateNvcfClient()
     {
@@ -29,6 +32,7 @@ public sealed class EmulatorFactory(IFunctionRuntime? runtime = null, IDictionar
     {
         builder.UseEnvironment("Development");
         builder.UseSetting("Emulator:ReadyTimeout", "00:00:20");
+        builder.UseSetting("Emulator:GrpcUrl", "http://127.0.0.1:0");
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             builder.UseSetting(key, value);

@@ -1,0 +1,125 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Aspire.Hosting.ApplicationModel;
+
+namespace Aspire.Hosting;
+
+/// <summary>The few calls of the emulator's NVCF API that the integration makes, with a bearer token.</summary>
+internal sealed class NvcfEmulatorClient
+{
+    /// <summary>The bearer token sent; the emulator accepts any token unless it is configured with API keys.</summary>
+    public const string BearerToken = "local";
+
+    private readonly HttpClient _http;
+
+    public NvcfEmulatorClient(HttpClient http, Uri baseAddress)
+    {
+        _http = http;
+        _http.BaseAddress = baseAddress;
+        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", BearerToken);
+    }
+
+    /// <summary><c>POST /v2/nvcf/functions</c>: creates the function and its first version.</summary>
+    public async Task<NvcfFunctionDto> CreateFunctionAsync(NvcfFunctionResource function, CancellationToken cancellationToken)
+    {
+        var request = new NvcfCreateFunctionRequest(
+            function.Name,
+            function.InferenceUrl,
+            function.InferencePort,
+            function.Image,
+            function.HealthUri,
+            function.Environment.Count > 0 ? [.. function.Environment.Select(e => new NvcfEnvironmentEntry(e.Key, e.Value))] : null);
+        using var response = await _http.PostAsJsonAsync("/v2/nvcf/functions", request, NvcfApiJsonContext.Default.NvcfCreateFunctionRequest, cancellationToken);
+        var body = await ReadAsync(response, NvcfApiJsonContext.Default.NvcfFunctionResponse, cancellationToken);
+        return body.Function;
+    }
+
+    /// <summary><c>POST /v2/nvcf/deployments/functions/{id}/versions/{versionId}</c>: deploys the version.</summary>
+    public async Task<NvcfDeploymentDto> DeployAsync(Guid functionId, Guid versionId, NvcfDeploymentSpecification specification, CancellationToken cancellationToken)
+    {
+        var request = new NvcfDeploymentRequest(
+        [
+            new NvcfDeploymentSpecificationDto(
+                specification.Gpu,
+                specification.InstanceType,
+                specification.MinInstances,
+                specification.MaxInstances,
+                specification.MaxRequestConcurrency),
+        ]);
+        using var response = await _http.PostAsJsonAsync(DeploymentPath(functionId, versionId), request, NvcfApiJsonContext.Default.NvcfDeploymentRequest, cancellationToken);
+        var body = await ReadAsync(response, NvcfApiJsonContext.Default.NvcfDeploymentResponse, cancellationToken);
+        return body.Deployment;
+    }
+
+    /// <summary><c>GET /v2/nvcf/deployments/functions/{id}/versions/{versionId}</c>.</summary>
+    public async Task<NvcfDeploymentDto> GetDeploymentAsync(Guid functionId, Guid versionId, CancellationToken cancellationToken)
+    {
+        using var response = await _http.GetAsync(DeploymentPath(functionId, versionId), cancellationToken);
+        var body = await ReadAsync(response, NvcfApiJsonContext.Default.NvcfDeploymentResponse, cancellationToken);
+        return body.Deployment;
+    }
+
+    private static string DeploymentPath(Guid functionId, Guid versionId) =>
+        $"/v2/nvcf/deployments/functions/{functionId}/versions/{versionId}";
+
+    private static async Task<T> ReadAsync<T>(HttpResponseMessage response, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
+    {
+        if (!response.IsSuccessStatusCode)
+        {
+            var text = await response.Content.ReadAsStringAsync(cancellationToken);
+            var detail = text;
+            try
+            {
+                var problem = JsonSerializer.Deserialize(text, NvcfApiJsonContext.Default.NvcfProblem);
+                detail = problem?.Detail ?? problem?.Title ?? text;
+            }
+            catch (JsonException)
+            {
+            }
+
+            throw new HttpRequestException(
+                $"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri?.AbsolutePath} answered {(int)response.StatusCode}: {detail}",
+                inner: null,
+                response.StatusCode);
+        }
+
+        return await response.Content.ReadFromJsonAsync(typeInfo, cancellationToken)
+            ?? throw new HttpRequestException($"{response.RequestMessage?.RequestUri?.AbsolutePath} answered an empty body");
+    }
+}
+
+internal sealed record NvcfCreateFunctionRequest(
+    string Name,
+    string InferenceUrl,
+    int InferencePort,
+    string ContainerImage,
+    string? HealthUri,
+    IReadOnlyList<NvcfEnvironmentEntry>? ContainerEnvironment);
+
+internal sealed record NvcfEnvironmentEntry(string Key, string Value);
+
+internal sealed record NvcfFunctionResponse(NvcfFunctionDto Function);
+
+internal sealed record NvcfFunctionDto(Guid Id, Guid VersionId, string Name, string Status);
+
+internal sealed record NvcfDeploymentRequest(IReadOnlyList<NvcfDeploymentSpecificationDto> DeploymentSpecifications);
+
+internal sealed record NvcfDeploymentSpecificationDto(string Gpu, string InstanceType, int MinInstances, int MaxInstances, int MaxRequestConcurrency);
+
+internal sealed record NvcfDeploymentResponse(NvcfDeploymentDto Deployment);
+
+internal sealed record NvcfDeploymentDto(string FunctionStatus, IReadOnlyList<NvcfDeploymentHealthDto>? HealthInfo);
+
+internal sealed record NvcfDeploymentHealthDto(string? Error);
+
+internal sealed record NvcfProblem(string? Title, string? Detail);
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(NvcfCreateFunctionRequest))]
+[JsonSerializable(typeof(NvcfFunctionResponse))]
+[JsonSerializable(typeof(NvcfDeploymentRequest))]
+[JsonSerializable(typeof(NvcfDeploymentResponse))]
+[JsonSerializable(typeof(NvcfProblem))]
+internal sealed partial class NvcfApiJsonContext : JsonSerializerContext;

@@ -1,0 +1,134 @@
+using System.Globalization;
+
+namespace Nvcf.Benchmarks.Invocation;
+
+/// <summary>Command-line options of the benchmark.</summary>
+internal sealed class BenchOptions
+{
+    public const string Usage = """
+        Usage: Invocation.Benchmarks [options]
+          --rounds N          measured rounds per target and test (default 5)
+          --requests N        sequential requests per latency round, 1 connection (default 2000)
+          --duration S        seconds per throughput round (default 4)
+          --connections N     concurrent connections in the throughput test (default 32)
+          --emulator URL      use a running emulator instead of starting one (it must drive the local Docker engine)
+          --body-bytes N      size of the JSON body sent (default 100)
+          --image IMAGE       echo image to deploy (default nvcf-samples/echo:latest)
+          --emulator-arg ARG  extra argument for the emulator this harness starts (repeatable),
+                              e.g. --emulator-arg --Logging:LogLevel:Default=Warning
+          --emulator-env N=V  extra environment variable for that emulator (repeatable), e.g. OTEL_SDK_DISABLED=true
+          --repo DIR          repository root (default: found from the current directory or the harness's own path)
+          -h, --help          this text
+        """;
+
+    public int Rounds { get; private set; } = 5;
+
+    public int Requests { get; private set; } = 2000;
+
+    public TimeSpan Duration { get; private set; } = TimeSpan.FromSeconds(4);
+
+    public int Connections { get; private set; } = 32;
+
+    public Uri? Emulator { get; private set; }
+
+    public int BodyBytes { get; private set; } = 100;
+
+    public string Image { get; private set; } = "nvcf-samples/echo:latest";
+
+    public List<string> EmulatorArgs { get; } = [];
+
+    public Dictionary<string, string> EmulatorEnvironment { get; } = [];
+
+    public string? RepoRoot { get; private set; }
+
+    public bool Help { get; private set; }
+
+    /// <summary>Sequential requests per target at the end of the warm-up.</summary>
+    public int WarmupRequests => Math.Clamp(Requests / 2, 200, 1000);
+
+    /// <summary>Length of each of the two concurrent warm-up passes per target.</summary>
+    public TimeSpan WarmupDuration => TimeSpan.FromSeconds(Math.Min(2, Duration.TotalSeconds));
+
+    /// <summary>Slots per instance: at least the connections used, so pexec never queues for a slot.</summary>
+    public int MaxRequestConcurrency => Math.Max(64, Connections);
+
+    public static BenchOptions Parse(IReadOnlyList<string> args)
+    {
+        var options = new BenchOptions();
+        for (var i = 0; i < args.Count; i++)
+        {
+            var name = args[i];
+            string? inline = null;
+            if (name.StartsWith("--", StringComparison.Ordinal) && name.IndexOf('=', StringComparison.Ordinal) is var eq and > 0)
+            {
+                inline = name[(eq + 1)..];
+                name = name[..eq];
+            }
+
+            string Value() => inline ?? (++i < args.Count ? args[i] : throw new ArgumentException($"{name} needs a value"));
+
+            switch (name)
+            {
+                case "-h" or "--help":
+                    options.Help = true;
+                    break;
+                case "--rounds":
+                    options.Rounds = PositiveInt(name, Value());
+                    break;
+                case "--requests":
+                    options.Requests = PositiveInt(name, Value());
+                    break;
+                case "--duration":
+                    var seconds = double.TryParse(Value().TrimEnd('s'), NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0
+                        ? s
+                        : throw new ArgumentException($"{name} must be a positive number of seconds");
+                    options.Duration = TimeSpan.FromSeconds(seconds);
+                    break;
+                case "--connections":
+                    options.Connections = PositiveInt(name, Value());
+                    break;
+                case "--emulator":
+                    options.Emulator = Uri.TryCreate(Value(), UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+                        ? uri
+                        : throw new ArgumentException($"{name} must be an absolute http(s) URL");
+                    break;
+                case "--body-bytes":
+                    options.BodyBytes = Math.Max(16, PositiveInt(name, Value()));
+                    break;
+                case "--image":
+                    options.Image = Value();
+                    break;
+                case "--emulator-arg":
+                    options.EmulatorArgs.Add(Value());
+                    break;
+                case "--emulator-env":
+                    var pair = Value();
+                    var at = pair.IndexOf('=', StringComparison.Ordinal);
+                    if (at <= 0)
+                    {
+                        throw new ArgumentException($"{name} takes NAME=VALUE");
+                    }
+
+                    options.EmulatorEnvironment[pair[..at]] = pair[(at + 1)..];
+                    break;
+                case "--repo":
+                    options.RepoRoot = Path.GetFullPath(Value());
+                    break;
+                default:
+                    throw new ArgumentException($"unknown option '{args[i]}'");
+            }
+        }
+
+        if (options.Emulator is not null && (options.EmulatorArgs.Count > 0 || options.EmulatorEnvironment.Count > 0))
+        {
+            throw new ArgumentException("--emulator-arg and --emulator-env apply only to an emulator the harness starts, not with --emulator");
+        }
+
+        return options;
+    }
+
+    private static int PositiveInt(string name, string value) =>
+        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0
+            ? n
+            : throw new ArgumentException($"{name} must be a positive integer");
+}

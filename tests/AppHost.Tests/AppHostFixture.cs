@@ -1,0 +1,113 @@
+using System.Diagnostics;
+
+namespace Nvcf.AppHost.Tests;
+
+/// <summary>
+/// The app host, started once for the whole assembly (starting and stopping it takes seconds): waits until the
+/// emulator answers its health check and the echo function is deployed. Fails, never skips, when Docker is
+/// unreachable: the emulator runs functions as containers on the local engine.
+/// </summary>
+public sealed class AppHostFixture : IAsyncLifetime
+{
+    public const string EmulatorName = "nvcf-emulator";
+    public const string EchoFunctionName = "echo";
+
+    /// <summary>A function added to the app host's model here, whose image exists nowhere: its deployment must fail.</summary>
+    public const string MissingImageFunctionName = "missing-image";
+
+    private static readonly TimeSpan s_startTimeout = TimeSpan.FromMinutes(3);
+
+    private DistributedApplication? _app;
+
+    public DistributedApplication App => _app ?? throw new InvalidOperationException("The app host has not started.");
+
+    public ResourceNotificationService Notifications => App.Services.GetRequiredService<ResourceNotificationService>();
+
+    public async Task InitializeAsync()
+    {
+        using var timeout = new CancellationTokenSource(s_startTimeout);
+        var cancellationToken = timeout.Token;
+
+        await EnsureDockerIsReachableAsync(cancellationToken);
+
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(cancellationToken);
+        builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == EmulatorName))
+            .AddNvcfFunction(MissingImageFunctionName, "nvcf-samples/does-not-exist:latest");
+        _app = await builder.BuildAsync(cancellationToken);
+        await _app.StartAsync(cancellationToken);
+
+        await Notifications.WaitForResourceHealthyAsync(EmulatorName, WaitBehavior.StopOnResourceUnavailable, cancellationToken);
+
+        var echo = await WaitForDeploymentAsync(EchoFunctionName, cancellationToken);
+        if (echo.Snapshot.State?.Text == KnownResourceStates.FailedToStart)
+        {
+            var error = echo.Snapshot.Properties.FirstOrDefault(p => p.Name == NvcfFunctionProperties.Error)?.Value;
+            throw new InvalidOperationException($"The function '{EchoFunctionName}' failed to deploy: {error}");
+        }
+
+        await WaitForDeploymentAsync(MissingImageFunctionName, cancellationToken);
+    }
+
+    /// <summary>Waits until the function is active (Running and healthy) or has failed to deploy.</summary>
+    private Task<ResourceEvent> WaitForDeploymentAsync(string function, CancellationToken cancellationToken) =>
+        Notifications.WaitForResourceAsync(
+            function,
+            e => e.Snapshot.State?.Text == KnownResourceStates.FailedToStart || e.Snapshot.HealthStatus == HealthStatus.Healthy,
+            cancellationToken);
+
+    public async Task DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+    }
+
+    /// <summary>Fails with a clear message instead of letting the deployment time out when no engine answers.</summary>
+    private static async Task EnsureDockerIsReachableAsync(CancellationToken cancellationToken)
+    {
+        var info = new ProcessStartInfo("docker", ["version", "--format", "{{.Server.Version}}"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        Process process;
+        try
+        {
+            process = Process.Start(info) ?? throw new InvalidOperationException("docker did not start");
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            throw new InvalidOperationException($"These tests need Docker: the docker CLI could not be started ({e.Message}). Run eng/setup.sh.", e);
+        }
+
+        using (process)
+        {
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(TimeSpan.FromSeconds(30));
+            var output = process.StandardOutput.ReadToEndAsync(deadline.Token);
+            var error = process.StandardError.ReadToEndAsync(deadline.Token);
+            try
+            {
+                await process.WaitForExitAsync(deadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                throw new InvalidOperationException("These tests need Docker: `docker version` did not answer within 30 s. Run eng/setup.sh.");
+            }
+
+            if (process.ExitCode != 0)
+            {
+                throw new InvalidOperationException(
+                    $"These tests need Docker: `docker version` failed with exit code {process.ExitCode}: {string.Join(' ', (await error).Trim(), (await output).Trim()).Trim()} Run eng/setup.sh.");
+            }
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class AppHostCollection : ICollectionFixture<AppHostFixture>
+{
+    public const string Name = "App host";
+}

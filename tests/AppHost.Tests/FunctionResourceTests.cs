@@ -1,0 +1,65 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+
+namespace Nvcf.AppHost.Tests;
+
+[Collection(AppHostCollection.Name)]
+public sealed class FunctionResourceTests(AppHostFixture fixture)
+{
+    [Fact]
+    public void TheEchoFunctionResourceIsActiveWithAFunctionId()
+    {
+        Assert.True(fixture.Notifications.TryGetCurrentState(AppHostFixture.EchoFunctionName, out var echo));
+
+        var snapshot = echo.Snapshot;
+        Assert.Equal(NvcfFunctionProperties.ResourceType, snapshot.ResourceType);
+        Assert.Equal(KnownResourceStates.Running, snapshot.State?.Text);
+        Assert.Equal(HealthStatus.Healthy, snapshot.HealthStatus);
+        Assert.Equal("ACTIVE", Property(snapshot, NvcfFunctionProperties.FunctionStatus));
+        Assert.True(Guid.TryParse(Property(snapshot, NvcfFunctionProperties.FunctionId), out _));
+        Assert.True(Guid.TryParse(Property(snapshot, NvcfFunctionProperties.VersionId), out _));
+        Assert.Contains(snapshot.Urls, u => u.Url.Contains($"/v2/nvcf/pexec/functions/{Property(snapshot, NvcfFunctionProperties.FunctionId)}", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task InvokingTheEchoFunctionThroughTheEmulatorEchoesTheBodyWithNvcfHeaders()
+    {
+        Assert.True(fixture.Notifications.TryGetCurrentState(AppHostFixture.EchoFunctionName, out var echo));
+        var functionId = Property(echo.Snapshot, NvcfFunctionProperties.FunctionId);
+        var versionId = Property(echo.Snapshot, NvcfFunctionProperties.VersionId);
+        using var client = fixture.App.CreateHttpClient(AppHostFixture.EmulatorName);
+        var body = new JsonObject { ["hello"] = "nvcf", ["n"] = 42 };
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/v2/nvcf/pexec/functions/{functionId}")
+        {
+            Content = JsonContent.Create(body),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "test");
+        using var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(JsonNode.DeepEquals(body, JsonNode.Parse(await response.Content.ReadAsStringAsync())));
+        Assert.False(string.IsNullOrEmpty(Header(response, "NVCF-REQID")));
+        Assert.Equal("fulfilled", Header(response, "NVCF-STATUS"));
+        Assert.Equal(versionId, Header(response, "X-Echo-Function-Version-Id"));
+    }
+
+    [Fact]
+    public void AFunctionWhoseImageIsMissingFailsToStartWithTheEmulatorsReason()
+    {
+        Assert.True(fixture.Notifications.TryGetCurrentState(AppHostFixture.MissingImageFunctionName, out var missing));
+
+        var snapshot = missing.Snapshot;
+        Assert.Equal(KnownResourceStates.FailedToStart, snapshot.State?.Text);
+        Assert.Equal("ERROR", Property(snapshot, NvcfFunctionProperties.FunctionStatus));
+        Assert.Contains("nvcf-samples/does-not-exist:latest", Property(snapshot, NvcfFunctionProperties.Error), StringComparison.Ordinal);
+    }
+
+    private static string? Property(CustomResourceSnapshot snapshot, string name) =>
+        snapshot.Properties.FirstOrDefault(p => p.Name == name)?.Value?.ToString();
+
+    private static string? Header(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values) ? string.Join(",", values) : null;
+}
