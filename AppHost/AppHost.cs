@@ -4,10 +4,10 @@ var builder = DistributedApplication.CreateBuilder(args);
 // integration always finds the "http" endpoint, and /health makes "ready" mean "answering".
 var emulator = builder.AddProject<Projects.Emulator>("nvcf-emulator", options => options.ExcludeLaunchProfile = true)
     .WithHttpEndpoint(name: "http")
-    .WithHttpEndpoint(name: "grpc")
+    .WithEndpoint(name: "grpc", scheme: "tcp") // not "http": ASPNETCORE_URLS would claim it for the HTTP/1.1 API
     .WithHttpHealthCheck("/health");
 
-// gRPC invocations have a cleartext HTTP/2 listener of their own.
+// gRPC invocations have a cleartext HTTP/2 listener of their own, on the "grpc" endpoint.
 var grpc = emulator.GetEndpoint("grpc");
 emulator.WithEnvironment("Emulator__GrpcUrl", ReferenceExpression.Create($"http://127.0.0.1:{grpc.Property(EndpointProperty.TargetPort)}"));
 

@@ -14,6 +14,8 @@ public sealed class DockerFixture : IAsyncLifetime
     public const string EchoImage = "nvcf-samples/echo:latest";
     public const string CgiImage = "nvcf-test/busybox-cgi:latest";
     public const string GrpcImage = "nvcf-samples/grpc-echo:latest";
+    public const string StreamingImage = "nvcf-samples/streaming:latest";
+    public const string ProgressImage = "nvcf-samples/progress:latest";
 
     public DockerClient Docker { get; } = new DockerClientBuilder().Build();
 
@@ -32,7 +34,7 @@ public sealed class DockerFixture : IAsyncLifetime
             throw new InvalidOperationException($"The Docker engine is not reachable ({e.Message}). Run eng/setup.sh, which installs and starts one.", e);
         }
 
-        foreach (var image in new[] { EchoImage, CgiImage, GrpcImage })
+        foreach (var image in new[] { EchoImage, CgiImage, GrpcImage, StreamingImage, ProgressImage })
         {
             try
             {
