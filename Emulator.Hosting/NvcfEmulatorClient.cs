@@ -21,19 +21,31 @@ internal sealed class NvcfEmulatorClient
         _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", BearerToken);
     }
 
+    /// <summary>The emulator's base address.</summary>
+    public Uri BaseAddress => _http.BaseAddress!;
+
     /// <summary><c>POST /v2/nvcf/functions</c>: creates the function and its first version.</summary>
     public async Task<NvcfFunctionDto> CreateFunctionAsync(NvcfFunctionResource function, CancellationToken cancellationToken)
     {
-        var request = new NvcfCreateFunctionRequest(
-            function.Name,
-            function.InferenceUrl,
-            function.InferencePort,
-            function.Image,
-            function.HealthUri,
-            function.Environment.Count > 0 ? [.. function.Environment.Select(e => new NvcfEnvironmentEntry(e.Key, e.Value))] : null);
-        using var response = await _http.PostAsJsonAsync("/v2/nvcf/functions", request, NvcfApiJsonContext.Default.NvcfCreateFunctionRequest, cancellationToken);
+        using var response = await _http.PostAsJsonAsync("/v2/nvcf/functions", CreateRequest(function), NvcfApiJsonContext.Default.NvcfCreateFunctionRequest, cancellationToken);
         var body = await ReadAsync(response, NvcfApiJsonContext.Default.NvcfFunctionResponse, cancellationToken);
         return body.Function;
+    }
+
+    /// <summary><c>POST /v2/nvcf/functions/{id}/versions</c>: adds a version to an existing function.</summary>
+    public async Task<NvcfFunctionDto> CreateVersionAsync(Guid functionId, NvcfFunctionResource function, CancellationToken cancellationToken)
+    {
+        using var response = await _http.PostAsJsonAsync($"/v2/nvcf/functions/{functionId}/versions", CreateRequest(function), NvcfApiJsonContext.Default.NvcfCreateFunctionRequest, cancellationToken);
+        var body = await ReadAsync(response, NvcfApiJsonContext.Default.NvcfFunctionResponse, cancellationToken);
+        return body.Function;
+    }
+
+    /// <summary><c>GET /v2/nvcf/functions</c>: every version of every function of the account.</summary>
+    public async Task<IReadOnlyList<NvcfFunctionDto>> ListFunctionsAsync(CancellationToken cancellationToken)
+    {
+        using var response = await _http.GetAsync("/v2/nvcf/functions", cancellationToken);
+        var body = await ReadAsync(response, NvcfApiJsonContext.Default.NvcfFunctionListResponse, cancellationToken);
+        return body.Functions ?? [];
     }
 
     /// <summary><c>POST /v2/nvcf/deployments/functions/{id}/versions/{versionId}</c>: deploys the version.</summary>
@@ -60,6 +72,48 @@ internal sealed class NvcfEmulatorClient
         var body = await ReadAsync(response, NvcfApiJsonContext.Default.NvcfDeploymentResponse, cancellationToken);
         return body.Deployment;
     }
+
+    /// <summary><c>GET /v2/nvcf/deployments/functions/{id}/versions/{versionId}</c>; null when the version has no deployment (404).</summary>
+    public async Task<NvcfDeploymentDto?> FindDeploymentAsync(Guid functionId, Guid versionId, CancellationToken cancellationToken)
+    {
+        using var response = await _http.GetAsync(DeploymentPath(functionId, versionId), cancellationToken);
+        if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        var body = await ReadAsync(response, NvcfApiJsonContext.Default.NvcfDeploymentResponse, cancellationToken);
+        return body.Deployment;
+    }
+
+    /// <summary><c>DELETE /v2/nvcf/deployments/functions/{id}/versions/{versionId}</c>; false when there was no deployment (404).</summary>
+    public async Task<bool> UndeployAsync(Guid functionId, Guid versionId, CancellationToken cancellationToken)
+    {
+        using var response = await _http.DeleteAsync(DeploymentPath(functionId, versionId), cancellationToken);
+        if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+
+        await ReadAsync(response, NvcfApiJsonContext.Default.NvcfFunctionResponse, cancellationToken);
+        return true;
+    }
+
+    /// <summary><c>GET /v2/nvcf/functions/{id}/versions/{versionId}</c>: the version's status and running instances.</summary>
+    public async Task<NvcfFunctionDto> GetFunctionVersionAsync(Guid functionId, Guid versionId, CancellationToken cancellationToken)
+    {
+        using var response = await _http.GetAsync($"/v2/nvcf/functions/{functionId}/versions/{versionId}", cancellationToken);
+        var body = await ReadAsync(response, NvcfApiJsonContext.Default.NvcfFunctionResponse, cancellationToken);
+        return body.Function;
+    }
+
+    private static NvcfCreateFunctionRequest CreateRequest(NvcfFunctionResource function) => new(
+        function.Name,
+        function.InferenceUrl,
+        function.InferencePort,
+        function.Image,
+        function.HealthUri,
+        function.Environment.Count > 0 ? [.. function.Environment.Select(e => new NvcfEnvironmentEntry(e.Key, e.Value))] : null);
 
     private static string DeploymentPath(Guid functionId, Guid versionId) =>
         $"/v2/nvcf/deployments/functions/{functionId}/versions/{versionId}";
@@ -102,7 +156,22 @@ internal sealed record NvcfEnvironmentEntry(string Key, string Value);
 
 internal sealed record NvcfFunctionResponse(NvcfFunctionDto Function);
 
-internal sealed record NvcfFunctionDto(Guid Id, Guid VersionId, string Name, string Status);
+internal sealed record NvcfFunctionListResponse(IReadOnlyList<NvcfFunctionDto>? Functions);
+
+internal sealed record NvcfFunctionDto(
+    Guid Id,
+    Guid VersionId,
+    string Name,
+    string Status,
+    IReadOnlyList<NvcfInstanceDto>? ActiveInstances,
+    string? ContainerImage = null,
+    string? InferenceUrl = null,
+    int? InferencePort = null,
+    string? HealthUri = null,
+    IReadOnlyList<NvcfEnvironmentEntry>? ContainerEnvironment = null,
+    DateTime CreatedAt = default);
+
+internal sealed record NvcfInstanceDto(Guid InstanceId, string InstanceStatus, string Location);
 
 internal sealed record NvcfDeploymentRequest(IReadOnlyList<NvcfDeploymentSpecificationDto> DeploymentSpecifications);
 
@@ -119,6 +188,7 @@ internal sealed record NvcfProblem(string? Title, string? Detail);
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(NvcfCreateFunctionRequest))]
 [JsonSerializable(typeof(NvcfFunctionResponse))]
+[JsonSerializable(typeof(NvcfFunctionListResponse))]
 [JsonSerializable(typeof(NvcfDeploymentRequest))]
 [JsonSerializable(typeof(NvcfDeploymentResponse))]
 [JsonSerializable(typeof(NvcfProblem))]

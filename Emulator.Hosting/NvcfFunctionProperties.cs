@@ -27,6 +27,36 @@ public static class NvcfFunctionProperties
     /// <summary>The URL to POST invocations to.</summary>
     public const string InvokeUrl = "nvcf.invokeUrl";
 
+    /// <summary>The number of running instances (<c>activeInstances</c>).</summary>
+    public const string InstanceCount = "nvcf.instances";
+
+    /// <summary>The prefix of one property per running instance (<c>nvcf.instance.1</c>, ...): its container name, status and instance ID.</summary>
+    public const string InstancePrefix = "nvcf.instance.";
+
+    /// <summary>The Dockerfile the image is built from, for functions added from a Dockerfile.</summary>
+    public const string Dockerfile = "nvcf.dockerfile";
+
     /// <summary>The state text while the function is being deployed.</summary>
     public const string DeployingState = "Deploying";
+
+    /// <summary>The state text while the function's image is being built.</summary>
+    public const string BuildingState = "Building";
+
+    /// <summary>The state text while the deployment is being removed.</summary>
+    public const string UndeployingState = "Undeploying";
+
+    /// <summary>The state text once the function exists without a deployment.</summary>
+    public const string UndeployedState = "Undeployed";
+
+    /// <summary>The command that deploys the function (creating it first if needed), when it has no working deployment.</summary>
+    public const string DeployCommand = "nvcf-deploy";
+
+    /// <summary>The command that removes the function's deployment and its containers.</summary>
+    public const string UndeployCommand = "nvcf-undeploy";
+
+    /// <summary>The command that rebuilds the image (if built from a Dockerfile), removes the deployment and deploys again: new containers run the image as it is now.</summary>
+    public const string RedeployCommand = "nvcf-redeploy";
+
+    /// <summary>The command that replaces the running instances (new containers) with the same deployment specification and image, without a rebuild.</summary>
+    public const string RestartCommand = "nvcf-restart-instances";
 }

@@ -18,6 +18,9 @@ public sealed class NvcfFunctionResource(string name, ProjectResource emulator, 
     /// <summary>The container image (<c>containerImage</c>).</summary>
     public string Image { get; } = image;
 
+    /// <summary>How <see cref="Image"/> is built from a Dockerfile before each deploy; null: the image is used as it is.</summary>
+    public NvcfImageBuild? ImageBuild { get; set; }
+
     /// <summary>The inference path in the container (<c>inferenceUrl</c>).</summary>
     public string InferenceUrl { get; } = inferenceUrl;
 
@@ -59,3 +62,9 @@ public sealed record NvcfDeploymentSpecification(
     /// <summary>The instance type used when none is named.</summary>
     public const string DefaultInstanceType = "gl40_1.br20_2xlarge";
 }
+
+/// <summary>A <c>docker build</c> that produces a function's image.</summary>
+/// <param name="ContextPath">The build context folder (absolute).</param>
+/// <param name="Dockerfile">The Dockerfile, relative to <paramref name="ContextPath"/> or absolute.</param>
+/// <param name="BuildArgs">The <c>--build-arg</c> values.</param>
+public sealed record NvcfImageBuild(string ContextPath, string Dockerfile, IReadOnlyDictionary<string, string> BuildArgs);

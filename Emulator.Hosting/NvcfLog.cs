@@ -22,4 +22,37 @@ internal static partial class NvcfLog
 
     [LoggerMessage(6, LogLevel.Error, "NVCF function '{Name}' failed to deploy: {Error}")]
     public static partial void FunctionFailed(ILogger logger, string name, string error);
+
+    [LoggerMessage(7, LogLevel.Information, "Undeploying NVCF function '{Name}'")]
+    public static partial void Undeploying(ILogger logger, string name);
+
+    [LoggerMessage(8, LogLevel.Information, "Building image {Image}: {CommandLine}")]
+    public static partial void Building(ILogger logger, string image, string commandLine);
+
+    [LoggerMessage(9, LogLevel.Information, "{Line}")]
+    public static partial void BuildOutput(ILogger logger, string line);
+
+    [LoggerMessage(10, LogLevel.Information, "Built image {Image} in {Seconds:0.0} s")]
+    public static partial void Built(ILogger logger, string image, double seconds);
+
+    [LoggerMessage(11, LogLevel.Information, "{Line}")]
+    public static partial void ContainerOutput(ILogger logger, string line);
+
+    [LoggerMessage(12, LogLevel.Error, "{Line}")]
+    public static partial void ContainerError(ILogger logger, string line);
+
+    [LoggerMessage(13, LogLevel.Debug, "Following the logs of container {Container}")]
+    public static partial void FollowingContainer(ILogger logger, string container);
+
+    [LoggerMessage(14, LogLevel.Warning, "Cannot follow the logs of container {Container}: {Error}")]
+    public static partial void ContainerLogsFailed(ILogger logger, string container, string error);
+
+    [LoggerMessage(15, LogLevel.Information, "Reusing NVCF function '{Name}' {FunctionId}, version {VersionId}, found on the emulator at {BaseAddress}")]
+    public static partial void ReusingFunction(ILogger logger, string name, Guid functionId, Guid versionId, Uri baseAddress);
+
+    [LoggerMessage(16, LogLevel.Information, "Adding a version to NVCF function '{Name}' {FunctionId} (image {Image}): its latest version differs")]
+    public static partial void CreatingVersion(ILogger logger, string name, Guid functionId, string image);
+
+    [LoggerMessage(17, LogLevel.Information, "Restarting the instances of NVCF function '{Name}': undeploy, then deploy the same specification")]
+    public static partial void RestartingInstances(ILogger logger, string name);
 }

@@ -22,7 +22,18 @@ public static class EmulatorServiceCollectionExtensions
         services.AddProblemDetails();
         services.AddExceptionHandler<ApiMiddleware.BadRequestExceptionHandler>();
 
-        services.AddSingleton<IFunctionStore, InMemoryFunctionStore>();
+        // State: Redis when a connection string is given (Aspire's WithReference to a resource named "state" sets
+        // ConnectionStrings:state), so deployments and their containers outlive a restart; else in memory.
+        var redis = builder.Configuration.GetConnectionString("state") is { Length: > 0 } state ? state : builder.Configuration["Emulator:Redis"];
+        if (string.IsNullOrWhiteSpace(redis))
+        {
+            services.AddSingleton<IFunctionStore, InMemoryFunctionStore>();
+        }
+        else
+        {
+            services.AddSingleton<IFunctionStore>(_ => RedisFunctionStore.Connect(redis));
+        }
+
         services.AddSingleton<KeyedLock>();
         services.AddSingleton<AssetStore>();
         services.AddSingleton<IFunctionRuntime, DockerFunctionRuntime>();
@@ -30,6 +41,7 @@ public static class EmulatorServiceCollectionExtensions
         services.AddSingleton<FunctionRouter>();
         services.AddSingleton<InvocationForwarder>();
         services.AddSingleton<InvocationService>();
+        services.AddSingleton<Diagnostics.EmulatorTelemetry>();
         services.AddSingleton<PendingInvocations>();
         services.AddSingleton<LargeResults>();
         services.AddSingleton<DeploymentOrchestrator>();

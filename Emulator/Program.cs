@@ -1,8 +1,9 @@
 using Nvcf.Emulator;
 using Nvcf.Emulator.Api;
+using Nvcf.Emulator.Diagnostics;
 
 var builder = WebApplication.CreateBuilder(args);
-builder.AddServiceDefaults();
+builder.AddServiceDefaults(EmulatorTelemetry.Name);
 builder.AddNvcfEmulator();
 
 var app = builder.Build();

@@ -35,6 +35,10 @@ quietly() { # DESCRIPTION COMMAND...
     rm -f "$out"
 }
 
+if ((help == 1)) && [[ -f $harness ]]; then
+    exec dotnet "$harness" --help
+fi
+
 if [[ ${NVCF_BENCH_NO_BUILD:-0} != 1 ]]; then
     echo "bench: building the emulator and the harness (Release)"
     quietly "building the emulator" dotnet build Emulator/Emulator.csproj -c Release -nologo -tl:off -v quiet

@@ -102,9 +102,8 @@ public sealed class GrpcInvocationListener(IServiceProvider services, IOptions<E
         }
 
         var invocations = services.GetRequiredService<InvocationService>();
-        var outcome = await invocations.InvokeAsync(
-            context,
-            new InvocationRequest(requestId, functionId, versionId, PollWindow.MaxSeconds, Compatible: false, context.Request.Path, Grpc: true));
+        var request = new InvocationRequest(requestId, functionId, versionId, PollWindow.MaxSeconds, Compatible: false, context.Request.Path, Grpc: true);
+        var outcome = await invocations.InvokeAsync(context, request);
         if (outcome is Rejected rejected)
         {
             await FailAsync(context, rejected.StatusCode switch
@@ -119,7 +118,7 @@ public sealed class GrpcInvocationListener(IServiceProvider services, IOptions<E
 
         try
         {
-            await invocations.RespondAsync(context, outcome);
+            await invocations.RespondAsync(context, request, outcome);
         }
         catch (Exception e) when (e is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)
         {

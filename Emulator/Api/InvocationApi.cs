@@ -63,8 +63,8 @@ public static partial class InvocationApi
 
         var invocations = context.RequestServices.GetRequiredService<InvocationService>();
         var pathAndQuery = context.Request.PathBase + context.Request.Path + context.Request.QueryString;
-        var outcome = await invocations.InvokeAsync(context, new InvocationRequest(requestId, functionId, versionId, pollSeconds, Compatible: false, pathAndQuery));
-        await RespondAsync(context, outcome, invocations);
+        var request = new InvocationRequest(requestId, functionId, versionId, pollSeconds, Compatible: false, pathAndQuery);
+        await RespondAsync(context, request, await invocations.InvokeAsync(context, request), invocations);
     });
 
     public static async Task<IResult> Pexec(HttpContext context, Guid functionId, Guid? versionId, InvocationService invocations, AssetStore assets)
@@ -83,8 +83,8 @@ public static partial class InvocationApi
         }
 
         var compatible = !PollWindow.AcceptsEventStream(context.Request);
-        var outcome = await invocations.InvokeAsync(context, new InvocationRequest(requestId, functionId, versionId, pollSeconds, compatible, AssetIds: assetIds));
-        await RespondAsync(context, outcome, invocations);
+        var request = new InvocationRequest(requestId, functionId, versionId, pollSeconds, compatible, AssetIds: assetIds);
+        await RespondAsync(context, request, await invocations.InvokeAsync(context, request), invocations);
         return Results.Empty;
     }
 
@@ -169,11 +169,11 @@ public static partial class InvocationApi
             : Envelope(requestId, poll.Final, poll.Progress, context);
     }
 
-    private static async Task RespondAsync(HttpContext context, InvocationOutcome outcome, InvocationService invocations)
+    private static async Task RespondAsync(HttpContext context, InvocationRequest request, InvocationOutcome outcome, InvocationService invocations)
     {
         try
         {
-            await invocations.RespondAsync(context, outcome);
+            await invocations.RespondAsync(context, request, outcome);
         }
         catch (Exception e) when (e is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)
         {

@@ -52,4 +52,16 @@ internal static partial class Log
 
     [LoggerMessage(20, LogLevel.Warning, "Invocation {RequestId} could not reach instance {InstanceId}: {Message}")]
     public static partial void InstanceUnreachable(this ILogger logger, Guid requestId, Guid instanceId, string message);
+
+    [LoggerMessage(30, LogLevel.Information, "State is kept in Redis (store {StateId}): stopping leaves instances running for the next emulator on this store to adopt")]
+    public static partial void DurableState(this ILogger logger, string stateId);
+
+    [LoggerMessage(31, LogLevel.Information, "Adopting container {Container} of {FunctionName} version {VersionId}")]
+    public static partial void InstanceAdopting(this ILogger logger, string container, string functionName, Guid versionId);
+
+    [LoggerMessage(32, LogLevel.Information, "Removed container {Container}: its deployment is no longer in the store")]
+    public static partial void ContainerOfGoneDeploymentRemoved(this ILogger logger, string container);
+
+    [LoggerMessage(33, LogLevel.Information, "Left {Count} instance(s) running for the next emulator on this store")]
+    public static partial void InstancesLeftRunning(this ILogger logger, int count);
 }

@@ -12,6 +12,8 @@ namespace Nvcf.Emulator.Orchestration;
 /// Turns deployments (desired state, in the store) into running instances: one <see cref="VersionSupervisor"/>
 /// per deployed version, published to the <see cref="FunctionRouter"/> so invocations can reach it.
 /// At start it removes containers left behind by emulator processes that are gone.
+/// With a durable store (Redis), containers outlive the emulator: stopping leaves them running, and at start the
+/// containers labelled with this store are adopted when their deployment is still stored, removed when it is not.
 /// </summary>
 public sealed class DeploymentOrchestrator(
     IFunctionRuntime runtime,
@@ -24,12 +26,26 @@ public sealed class DeploymentOrchestrator(
     private readonly ConcurrentDictionary<Guid, VersionSupervisor> _supervisors = new();
     private readonly ConcurrentDictionary<Guid, Task> _draining = new();
     private readonly CancellationTokenSource _shutdown = new();
+    private string? _stateId;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        _stateId = await store.GetStateIdAsync(cancellationToken);
+        var deployed = new List<(FunctionVersion Version, Deployment Deployment)>();
+        foreach (var deployment in await store.ListDeploymentsAsync(cancellationToken))
+        {
+            if (await store.GetVersionAsync(deployment.FunctionId, deployment.VersionId, cancellationToken) is { } version)
+            {
+                deployed.Add((version, deployment));
+            }
+        }
+
+        var adoptable = new Dictionary<Guid, List<RuntimeContainer>>();
         try
         {
-            var reaped = await runtime.ReapStaleAsync(cancellationToken);
+            var reaped = _stateId is null
+                ? await runtime.ReapStaleAsync(cancellationToken)
+                : await SortOutContainersAsync(_stateId, deployed, adoptable, cancellationToken);
             logger.RuntimeReady(reaped);
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -37,12 +53,14 @@ public sealed class DeploymentOrchestrator(
             logger.RuntimeUnreachable(e.Message);
         }
 
-        foreach (var deployment in await store.ListDeploymentsAsync(cancellationToken))
+        if (_stateId is not null)
         {
-            if (await store.GetVersionAsync(deployment.FunctionId, deployment.VersionId, cancellationToken) is { } version)
-            {
-                await DeployAsync(version, deployment, cancellationToken);
-            }
+            logger.DurableState(_stateId);
+        }
+
+        foreach (var (version, deployment) in deployed)
+        {
+            await DeployAsync(version, deployment, adoptable.GetValueOrDefault(version.VersionId) ?? [], cancellationToken);
         }
     }
 
@@ -50,17 +68,84 @@ public sealed class DeploymentOrchestrator(
     {
         await _shutdown.CancelAsync();
         await Task.WhenAll(_draining.Values);
-        await Task.WhenAll(_supervisors.Values.Select(s => s.DisposeAsync().AsTask()));
+        if (_stateId is not null)
+        {
+            // Durable store: the deployments outlive this process, so do their containers.
+            var left = await Task.WhenAll(_supervisors.Values.Select(s => s.DetachAsync()));
+            logger.InstancesLeftRunning(left.Sum());
+        }
+        else
+        {
+            await Task.WhenAll(_supervisors.Values.Select(s => s.DisposeAsync().AsTask()));
+        }
+
         _supervisors.Clear();
     }
 
     /// <summary>Starts serving a version: status DEPLOYING (or ACTIVE when it scales from zero) and instances on their way.</summary>
-    public async Task<FunctionStatus> DeployAsync(FunctionVersion version, Deployment deployment, CancellationToken cancellationToken)
+    public Task<FunctionStatus> DeployAsync(FunctionVersion version, Deployment deployment, CancellationToken cancellationToken) =>
+        DeployAsync(version, deployment, [], cancellationToken);
+
+    /// <summary>
+    /// With a durable store: keeps the running containers of this store's stored deployments for adoption
+    /// (<paramref name="adoptable"/>, by version), removes this store's others, and, as always, containers of
+    /// emulator processes that are gone (from standalone emulators or other stores). Returns how many were removed.
+    /// </summary>
+    private async Task<int> SortOutContainersAsync(
+        string stateId,
+        List<(FunctionVersion Version, Deployment Deployment)> deployed,
+        Dictionary<Guid, List<RuntimeContainer>> adoptable,
+        CancellationToken cancellationToken)
     {
-        var supervisor = new VersionSupervisor(version, deployment, runtime, prober, store, options.Value, logger);
+        var removed = 0;
+        foreach (var container in await runtime.ListAsync(cancellationToken))
+        {
+            if (container.StateId != stateId)
+            {
+                if (container.OwnerIsGone)
+                {
+                    logger.ContainerReaped(container.Instance.Name, "gone");
+                    await runtime.RemoveAsync(container.Instance, cancellationToken);
+                    removed++;
+                }
+
+                continue;
+            }
+
+            var match = deployed.FirstOrDefault(d => d.Deployment.DeploymentId == container.DeploymentId && d.Version.VersionId == container.VersionId);
+            if (container.IsRunning && match.Version is { } version && container.InstanceId is not null
+                && container.Instance.Endpoints.ContainsKey(version.EffectiveInferencePort)
+                && container.Instance.Endpoints.ContainsKey(version.Health.Port))
+            {
+                if (!adoptable.TryGetValue(version.VersionId, out var list))
+                {
+                    adoptable[version.VersionId] = list = [];
+                }
+
+                list.Add(container);
+                continue;
+            }
+
+            logger.ContainerOfGoneDeploymentRemoved(container.Instance.Name);
+            await runtime.RemoveAsync(container.Instance, cancellationToken);
+            removed++;
+        }
+
+        return removed;
+    }
+
+    private async Task<FunctionStatus> DeployAsync(
+        FunctionVersion version, Deployment deployment, IReadOnlyList<RuntimeContainer> adopted, CancellationToken cancellationToken)
+    {
+        var supervisor = new VersionSupervisor(version, deployment, runtime, prober, store, options.Value, logger, _stateId);
         if (!_supervisors.TryAdd(version.VersionId, supervisor))
         {
             throw new InvalidOperationException($"Version {version.VersionId} is already deployed.");
+        }
+
+        foreach (var container in adopted)
+        {
+            supervisor.Adopt(container);
         }
 
         var status = supervisor.Route.Status;

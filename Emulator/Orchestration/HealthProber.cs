@@ -19,6 +19,12 @@ public sealed class HealthProber : IDisposable
 
     private readonly HttpClient _http;
 
+    /// <summary>For gRPC probes: given to each channel as a client, so channels never reconfigure a handler in use.</summary>
+    private readonly HttpClient _grpcHttp = new(new SocketsHttpHandler { UseProxy = false, EnableMultipleHttp2Connections = true })
+    {
+        Timeout = Timeout.InfiniteTimeSpan,
+    };
+
     public HealthProber() => _http = new HttpClient(_handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
 
     public async Task<ProbeResult> ProbeAsync(RuntimeInstance instance, HealthCheck check, CancellationToken cancellationToken)
@@ -61,6 +67,7 @@ public sealed class HealthProber : IDisposable
     public void Dispose()
     {
         _http.Dispose();
+        _grpcHttp.Dispose();
         _handler.Dispose();
     }
 
@@ -75,7 +82,7 @@ public sealed class HealthProber : IDisposable
 
     private async Task<ProbeResult> ProbeGrpcAsync(Uri baseAddress, CancellationToken cancellationToken)
     {
-        using var channel = GrpcChannel.ForAddress(baseAddress, new GrpcChannelOptions { HttpHandler = _handler, DisposeHttpClient = false });
+        using var channel = GrpcChannel.ForAddress(baseAddress, new GrpcChannelOptions { HttpClient = _grpcHttp, DisposeHttpClient = false });
         var reply = await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest(), cancellationToken: cancellationToken);
         return reply.Status == HealthCheckResponse.Types.ServingStatus.Serving
             ? ProbeResult.Healthy

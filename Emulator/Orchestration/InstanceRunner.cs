@@ -24,6 +24,7 @@ internal sealed class InstanceRunner(
 
     private readonly CancellationTokenSource _stop = new();
     private Task? _run;
+    private bool _adopted;
 
     public Guid InstanceId => spec.InstanceId;
 
@@ -43,6 +44,28 @@ internal sealed class InstanceRunner(
     public DateTime LastBusyAt { get; set; } = DateTime.UtcNow;
 
     public void Start(Action<InstanceRunner, InstanceEvent> report) => _run = RunAsync(report, _stop.Token);
+
+    /// <summary>
+    /// Takes over a container a previous emulator left running (call before <see cref="Start"/>): no new container;
+    /// it is probed and put in service like a new one. If it never becomes healthy it is replaced, as a lost one.
+    /// </summary>
+    public void Adopt(RuntimeInstance container)
+    {
+        Container = container;
+        _adopted = true;
+    }
+
+    /// <summary>Stops watching but leaves the container (and its folders) for the next emulator to adopt.</summary>
+    public async Task DetachAsync()
+    {
+        await _stop.CancelAsync();
+        if (_run is not null)
+        {
+            await _run;
+        }
+
+        _stop.Dispose();
+    }
 
     /// <summary>Stops watching and removes the container.</summary>
     public async Task StopAsync()
@@ -69,7 +92,7 @@ internal sealed class InstanceRunner(
         await Task.Yield();
         try
         {
-            Container = await runtime.StartAsync(spec, stop);
+            Container ??= await runtime.StartAsync(spec, stop);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
@@ -92,7 +115,7 @@ internal sealed class InstanceRunner(
             var cause = await WaitUntilHealthyAsync(Container, exit, stop);
             if (cause is not null)
             {
-                Fail(report, cause, wasReady: false);
+                Fail(report, cause, wasReady: _adopted);
                 return;
             }
 

@@ -22,6 +22,7 @@ internal sealed class VersionSupervisor : IAsyncDisposable
     private readonly IFunctionStore _store;
     private readonly EmulatorOptions _options;
     private readonly ILogger _logger;
+    private readonly string? _stateId;
     private readonly Channel<Signal> _signals = Channel.CreateUnbounded<Signal>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stop = new();
     private readonly List<InstanceRunner> _instances = [];
@@ -39,7 +40,8 @@ internal sealed class VersionSupervisor : IAsyncDisposable
         HealthProber prober,
         IFunctionStore store,
         EmulatorOptions options,
-        ILogger logger)
+        ILogger logger,
+        string? stateId = null)
     {
         Route = new VersionRoute(version) { Status = InitialStatus(deployment) };
         _deployment = deployment;
@@ -48,6 +50,7 @@ internal sealed class VersionSupervisor : IAsyncDisposable
         _store = store;
         _options = options;
         _logger = logger;
+        _stateId = stateId;
         Route.Pool.RequestQueued += () => _signals.Writer.TryWrite(Signal.Demand);
     }
 
@@ -65,6 +68,42 @@ internal sealed class VersionSupervisor : IAsyncDisposable
     public IReadOnlyList<InstanceRunner> Instances => _snapshot;
 
     public void Start() => _loop = RunAsync(_stop.Token);
+
+    /// <summary>
+    /// Takes over a running container a previous emulator on the same store left (call before <see cref="Start"/>):
+    /// it counts as one of its GPU specification's instances and serves once its health check passes.
+    /// </summary>
+    public void Adopt(RuntimeContainer container)
+    {
+        var spec = _deployment.Specifications.FirstOrDefault(s => s.GpuSpecificationId == container.GpuSpecificationId)
+            ?? _deployment.Specifications[0];
+        var runner = new InstanceRunner(
+            InstanceSpec.For(Version, _deployment, spec, _options.WorkDirectory, _stateId, container.InstanceId),
+            spec, Version.Health, _runtime, _prober, _options, _logger);
+        runner.Adopt(container.Instance);
+        _instances.Add(runner);
+        _snapshot = [.. _instances];
+        _logger.InstanceAdopting(container.Instance.Name, Version.Name, Version.VersionId);
+        runner.Start((instance, e) => _signals.Writer.TryWrite(new Signal(instance, e)));
+    }
+
+    /// <summary>
+    /// Stops supervising but leaves the containers running, for the next emulator on the same durable store to
+    /// adopt. Waiting requests fail. Returns how many instances were left.
+    /// </summary>
+    public async Task<int> DetachAsync()
+    {
+        Retire();
+        Route.Pool.Close(new InstancePoolClosedException("The emulator is shutting down."));
+        await _stop.CancelAsync();
+        await _loop;
+        var count = _instances.Count;
+        await Task.WhenAll(_instances.Select(i => i.DetachAsync()));
+        _instances.Clear();
+        _snapshot = [];
+        _stop.Dispose();
+        return count;
+    }
 
     public void Update(Deployment deployment)
     {
@@ -250,7 +289,7 @@ internal sealed class VersionSupervisor : IAsyncDisposable
     private void StartInstance(GpuSpecification spec)
     {
         var runner = new InstanceRunner(
-            InstanceSpec.For(Version, _deployment, spec, _options.WorkDirectory), spec, Version.Health, _runtime, _prober, _options, _logger);
+            InstanceSpec.For(Version, _deployment, spec, _options.WorkDirectory, _stateId), spec, Version.Health, _runtime, _prober, _options, _logger);
         _instances.Add(runner);
         _logger.InstanceStarting(Version.Name, Version.VersionId, runner.InstanceId);
         runner.Start((instance, e) => _signals.Writer.TryWrite(new Signal(instance, e)));

@@ -33,6 +33,9 @@ public sealed class FunctionRouter
         }
     }
 
+    /// <summary>Every deployed version.</summary>
+    public IEnumerable<VersionRoute> AllRoutes() => _routes.Values.SelectMany(r => r);
+
     /// <summary>The deployed versions of a function.</summary>
     public IReadOnlyList<VersionRoute> RoutesOf(Guid functionId) =>
         _routes.TryGetValue(functionId, out var routes) ? routes : [];

@@ -17,6 +17,7 @@ public sealed class InvocationService(
     PendingInvocations pending,
     LargeResults largeResults,
     State.AssetStore assets,
+    EmulatorTelemetry telemetry,
     IOptions<EmulatorOptions> options,
     ILogger<InvocationService> logger)
 {
@@ -39,7 +40,11 @@ public sealed class InvocationService(
         InstanceLease lease;
         try
         {
-            lease = route.Pool.TryAcquire(out var free) ? free : await WaitForSlotAsync(route.Pool, request.RequestId, deadline + PollWindow.PickUpGrace, aborted);
+            if (!route.Pool.TryAcquire(out lease!))
+            {
+                using var waiting = EmulatorTelemetry.StartSlotWait(route, request.RequestId);
+                lease = await WaitForSlotAsync(route.Pool, request.RequestId, deadline + PollWindow.PickUpGrace, aborted);
+            }
         }
         catch (InstancePoolClosedException e)
         {
@@ -62,8 +67,9 @@ public sealed class InvocationService(
         var invocation = new Invocation(
             request.RequestId, route.Version, request.PathAndQuery ?? route.Version.InferencePath, Subject, deadline, request.Content, request.AssetIds, request.Grpc);
         var abortRegistration = aborted.Register(static state => ((CancellationTokenSource)state!).Cancel(), work);
+        var forwarding = EmulatorTelemetry.StartForward(route, request.RequestId, lease.Target.InstanceId);
         var sending = forwarder.SendAsync(context, invocation, lease.Target, work.Token);
-        var active = new ActiveInvocation(request, route.Version.VersionId, lease, folders, work, abortRegistration);
+        var active = new ActiveInvocation(request, route, lease, folders, work, abortRegistration, forwarding);
 
         ProgressReport? progress = null;
         while (!sending.IsCompleted)
@@ -110,7 +116,7 @@ public sealed class InvocationService(
 
         // The window is over (or progress came first): the caller gets 202, the work goes on.
         await abortRegistration.DisposeAsync();
-        var record = new PendingInvocation(request.RequestId, request.FunctionId, route.Version.VersionId, request.PollSeconds, folders, work);
+        var record = new PendingInvocation(request.RequestId, route.Version, request.PollSeconds, folders, work);
         if (progress is not null)
         {
             record.ProgressDelivered = progress.WrittenAt;
@@ -122,7 +128,22 @@ public sealed class InvocationService(
     }
 
     /// <summary>Writes an outcome to the caller of pexec or an HTTP invocation.</summary>
-    public async Task RespondAsync(HttpContext context, InvocationOutcome outcome)
+    public async Task RespondAsync(HttpContext context, InvocationRequest request, InvocationOutcome outcome)
+    {
+        try
+        {
+            await WriteAsync(context, outcome);
+        }
+        finally
+        {
+            telemetry.RecordInvocation(
+                (outcome as Answered)?.Active.Route.Version ?? (outcome as Accepted)?.Pending.Version,
+                context.Response.StatusCode,
+                System.Diagnostics.Stopwatch.GetElapsedTime(request.ArrivedAt));
+        }
+    }
+
+    private async Task WriteAsync(HttpContext context, InvocationOutcome outcome)
     {
         switch (outcome)
         {
@@ -295,7 +316,11 @@ public sealed class InvocationService(
 /// <param name="Grpc">A gRPC call (§4.9).</param>
 public sealed record InvocationRequest(
     Guid RequestId, Guid FunctionId, Guid? VersionId, int PollSeconds, bool Compatible, string? PathAndQuery = null, HttpContent? Content = null,
-    IReadOnlyList<Guid>? AssetIds = null, bool Grpc = false);
+    IReadOnlyList<Guid>? AssetIds = null, bool Grpc = false)
+{
+    /// <summary>When the request arrived (a <see cref="System.Diagnostics.Stopwatch"/> timestamp).</summary>
+    public long ArrivedAt { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
+}
 
 public abstract record InvocationOutcome;
 
@@ -324,16 +349,24 @@ public sealed record Rejected(int StatusCode, string Detail, string? Type = null
 /// <summary>The outcome of one status poll: the final answer, a progress report, or neither (still running).</summary>
 public sealed record PollResult(PendingInvocation Pending, FinalResponse? Final, ProgressReport? Progress);
 
-/// <summary>An invocation holding an instance slot and its request folders until its answer has been read.</summary>
+/// <summary>
+/// An invocation holding an instance slot, its request folders and its forward span until its answer has been read.
+/// </summary>
 public sealed class ActiveInvocation(
-    InvocationRequest request, Guid versionId, InstanceLease lease, RequestFolders folders, CancellationTokenSource work, CancellationTokenRegistration abortRegistration)
+    InvocationRequest request,
+    VersionRoute route,
+    InstanceLease lease,
+    RequestFolders folders,
+    CancellationTokenSource work,
+    CancellationTokenRegistration abortRegistration,
+    System.Diagnostics.Activity? forwarding)
     : IDisposable
 {
     private int _disposed;
 
     public InvocationRequest Request { get; } = request;
 
-    public Guid VersionId { get; } = versionId;
+    public VersionRoute Route { get; } = route;
 
     public InstanceLease Lease { get; } = lease;
 
@@ -346,7 +379,9 @@ public sealed class ActiveInvocation(
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             abortRegistration.Dispose();
+            work.Cancel(); // a request given up on (504) must not keep running on the instance once its slot is free
             Lease.Dispose();
+            forwarding?.Dispose();
             Folders.Delete();
             work.Dispose();
         }

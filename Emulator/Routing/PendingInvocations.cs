@@ -62,15 +62,18 @@ public sealed class PendingInvocations : IDisposable
 }
 
 /// <summary>One invocation running on after its caller got 202.</summary>
-public sealed class PendingInvocation(Guid requestId, Guid functionId, Guid versionId, int pollSeconds, Runtime.RequestFolders folders, CancellationTokenSource work)
+public sealed class PendingInvocation(Guid requestId, Domain.FunctionVersion version, int pollSeconds, Runtime.RequestFolders folders, CancellationTokenSource work)
 {
     private long _lastContactTicks = DateTime.UtcNow.Ticks;
 
     public Guid RequestId { get; } = requestId;
 
-    public Guid FunctionId { get; } = functionId;
+    /// <summary>The version serving it.</summary>
+    public Domain.FunctionVersion Version { get; } = version;
 
-    public Guid VersionId { get; } = versionId;
+    public Guid FunctionId => Version.Id;
+
+    public Guid VersionId => Version.VersionId;
 
     public int PollSeconds { get; } = pollSeconds;
 

@@ -28,6 +28,13 @@ public interface IFunctionRuntime
 
     /// <summary>Removes containers left behind by emulator processes that no longer run. Returns how many.</summary>
     Task<int> ReapStaleAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Every container the emulator created (of any emulator process), running or not, with what its labels say:
+    /// what a restarted emulator with a durable store needs to adopt its instances. The default: none.
+    /// </summary>
+    Task<IReadOnlyList<RuntimeContainer>> ListAsync(CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<RuntimeContainer>>([]);
 }
 
 /// <summary>Everything needed to start one instance of a function version. Built in one place: <see cref="InstanceSpec.For"/>.</summary>
@@ -54,12 +61,20 @@ public sealed record InstanceSpec
     /// <summary>Host folders mounted at <c>/var/inf</c>.</summary>
     public required InstanceFolders Folders { get; init; }
 
-    public static InstanceSpec For(FunctionVersion version, Deployment deployment, GpuSpecification spec, string workDirectory)
+    /// <summary>The GPU specification the instance serves.</summary>
+    public Guid GpuSpecificationId { get; init; }
+
+    /// <summary>The durable store the instance belongs to (<see cref="State.IFunctionStore.GetStateIdAsync"/>), or null.</summary>
+    public string? StateId { get; init; }
+
+    /// <summary>The spec of a new instance, or with <paramref name="instanceId"/> of an adopted one (same ID, same folders).</summary>
+    public static InstanceSpec For(
+        FunctionVersion version, Deployment deployment, GpuSpecification spec, string workDirectory, string? stateId = null, Guid? instanceId = null)
     {
-        var instanceId = Guid.NewGuid();
+        var id = instanceId ?? Guid.NewGuid();
         return new()
         {
-        InstanceId = instanceId,
+        InstanceId = id,
         FunctionId = version.Id,
         VersionId = version.VersionId,
         DeploymentId = deployment.DeploymentId,
@@ -72,7 +87,9 @@ public sealed record InstanceSpec
             : [version.EffectiveInferencePort, version.Health.Port],
         Gpu = spec.Gpu,
         InstanceType = spec.InstanceType,
-        Folders = InstanceFolders.For(workDirectory, instanceId),
+        Folders = InstanceFolders.For(workDirectory, id),
+        GpuSpecificationId = spec.GpuSpecificationId,
+        StateId = stateId,
         };
     }
 }
@@ -83,6 +100,22 @@ public sealed record InstanceSpec
 /// <param name="ImageId">The image the container runs (a digest, so a rebuilt tag is noticed).</param>
 /// <param name="Endpoints">Container port → base address reachable from the emulator.</param>
 public sealed record RuntimeInstance(string ContainerId, string Name, string ImageId, IReadOnlyDictionary<int, Uri> Endpoints);
+
+/// <summary>A container found on the engine, and what its labels say about it.</summary>
+/// <param name="Instance">Where to reach it (the published ports of a running container).</param>
+/// <param name="IsRunning">Whether it runs now.</param>
+/// <param name="OwnerIsGone">Whether the emulator process that created it certainly no longer runs.</param>
+/// <param name="StateId">The durable store it belongs to, if any.</param>
+public sealed record RuntimeContainer(
+    RuntimeInstance Instance,
+    bool IsRunning,
+    bool OwnerIsGone,
+    string? StateId,
+    Guid? FunctionId,
+    Guid? VersionId,
+    Guid? DeploymentId,
+    Guid? InstanceId,
+    Guid? GpuSpecificationId);
 
 public enum InstanceRunState
 {

@@ -8,6 +8,12 @@ namespace Nvcf.Emulator.State;
 /// </summary>
 public interface IFunctionStore
 {
+    /// <summary>
+    /// Identifies a durable store (created once, the same for every emulator using it), or null when the state lives
+    /// only as long as the process. Containers are labelled with it, so a restarted emulator can adopt its own.
+    /// </summary>
+    ValueTask<string?> GetStateIdAsync(CancellationToken cancellationToken = default);
+
     ValueTask<FunctionVersion?> GetVersionAsync(Guid functionId, Guid versionId, CancellationToken cancellationToken = default);
 
     /// <summary>Every version, or every version of one function, ordered by creation time.</summary>

@@ -9,6 +9,9 @@ public sealed class InMemoryFunctionStore : IFunctionStore
     private readonly Dictionary<Guid, FunctionVersion> _versions = [];
     private readonly Dictionary<Guid, Deployment> _deployments = [];
 
+    /// <summary>Not durable: nothing survives the process, so there is nothing to adopt.</summary>
+    public ValueTask<string?> GetStateIdAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult<string?>(null);
+
     public ValueTask<FunctionVersion?> GetVersionAsync(Guid functionId, Guid versionId, CancellationToken cancellationToken = default)
     {
         lock (_gate)

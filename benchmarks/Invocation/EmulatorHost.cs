@@ -90,10 +90,12 @@ internal sealed class EmulatorHost : IAsyncDisposable
         }
         else
         {
-            // The shell execs the emulator with its output appended to the log: same PID, no pipe to drain.
+            // The shell execs the emulator with its output appended to the log: same PID, no pipe to drain. setsid puts
+            // it in a session of its own, so a Ctrl+C in the terminal reaches only the harness, which cleans up in order.
             start.FileName = "/bin/sh";
             start.ArgumentList.Add("-c");
-            start.ArgumentList.Add("exec \"$0\" \"$@\" >>\"$NVCF_BENCH_LOG\" 2>&1 </dev/null");
+            start.ArgumentList.Add(
+                "exec >>\"$NVCF_BENCH_LOG\" 2>&1 </dev/null; if command -v setsid >/dev/null 2>&1; then exec setsid \"$0\" \"$@\"; else exec \"$0\" \"$@\"; fi");
             foreach (var arg in command)
             {
                 start.ArgumentList.Add(arg);

@@ -72,13 +72,9 @@ internal sealed class Target : IDisposable
             await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
             var total = 0;
             int read;
-            while ((read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken)) > 0)
+            while (total < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken)) > 0)
             {
                 total += read;
-                if (total == buffer.Length)
-                {
-                    return Fail($"answer longer than {buffer.Length} bytes");
-                }
             }
 
             if (response.StatusCode != HttpStatusCode.OK)
@@ -87,7 +83,9 @@ internal sealed class Target : IDisposable
                 return Fail($"HTTP {(int)response.StatusCode}: {text}");
             }
 
-            return total == _body.Length ? total : Fail($"answer of {total} bytes, expected {_body.Length}");
+            return total == _body.Length ? total
+                : total == buffer.Length ? Fail($"answer longer than {buffer.Length} bytes, expected {_body.Length}")
+                : Fail($"answer of {total} bytes, expected {_body.Length}");
         }
         catch (Exception e) when (e is HttpRequestException or IOException)
         {

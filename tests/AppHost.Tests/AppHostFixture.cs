@@ -15,6 +15,12 @@ public sealed class AppHostFixture : IAsyncLifetime
     /// <summary>A function added to the app host's model here, whose image exists nowhere: its deployment must fail.</summary>
     public const string MissingImageFunctionName = "missing-image";
 
+    /// <summary>A function added here whose image is built from tests/images/busybox-cgi by the integration.</summary>
+    public const string DockerfileFunctionName = "cgi";
+
+    /// <summary>A function added here whose Dockerfile does not exist: its build must fail.</summary>
+    public const string BrokenBuildFunctionName = "broken-build";
+
     private static readonly TimeSpan s_startTimeout = TimeSpan.FromMinutes(3);
 
     private DistributedApplication? _app;
@@ -33,6 +39,11 @@ public sealed class AppHostFixture : IAsyncLifetime
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(cancellationToken);
         builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == EmulatorName))
             .AddNvcfFunction(MissingImageFunctionName, "nvcf-samples/does-not-exist:latest");
+        var emulator = builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == EmulatorName));
+        var busyboxCgi = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", "tests", "images", "busybox-cgi"));
+        emulator.AddNvcfFunctionFromDockerfile(DockerfileFunctionName, busyboxCgi, "/cgi-bin/env")
+            .WithBuildArg("BASE", await BusyboxBaseAsync(cancellationToken));
+        emulator.AddNvcfFunctionFromDockerfile(BrokenBuildFunctionName, busyboxCgi, dockerfile: "Dockerfile.does-not-exist");
         _app = await builder.BuildAsync(cancellationToken);
         await _app.StartAsync(cancellationToken);
 
@@ -46,10 +57,29 @@ public sealed class AppHostFixture : IAsyncLifetime
         }
 
         await WaitForDeploymentAsync(MissingImageFunctionName, cancellationToken);
+        await WaitForDeploymentAsync(DockerfileFunctionName, cancellationToken);
+        await WaitForDeploymentAsync(BrokenBuildFunctionName, cancellationToken);
+    }
+
+    /// <summary>The busybox base eng/setup.sh provides: the public image where present, else the local one.</summary>
+    private static async Task<string> BusyboxBaseAsync(CancellationToken cancellationToken)
+    {
+        var (exitCode, _) = await DockerAsync(["image", "inspect", "busybox:1.36"], cancellationToken);
+        return exitCode == 0 ? "busybox:1.36" : "nvcf-local/busybox:1.35";
+    }
+
+    private static async Task<(int ExitCode, string Output)> DockerAsync(string[] arguments, CancellationToken cancellationToken)
+    {
+        using var process = Process.Start(new ProcessStartInfo("docker", arguments) { RedirectStandardOutput = true, RedirectStandardError = true })
+            ?? throw new InvalidOperationException("docker did not start");
+        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        _ = process.StandardError.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken);
+        return (process.ExitCode, await output);
     }
 
     /// <summary>Waits until the function is active (Running and healthy) or has failed to deploy.</summary>
-    private Task<ResourceEvent> WaitForDeploymentAsync(string function, CancellationToken cancellationToken) =>
+    public Task<ResourceEvent> WaitForDeploymentAsync(string function, CancellationToken cancellationToken) =>
         Notifications.WaitForResourceAsync(
             function,
             e => e.Snapshot.State?.Text == KnownResourceStates.FailedToStart || e.Snapshot.HealthStatus == HealthStatus.Healthy,

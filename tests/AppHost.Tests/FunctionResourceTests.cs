@@ -47,6 +47,42 @@ public sealed class FunctionResourceTests(AppHostFixture fixture)
     }
 
     [Fact]
+    public async Task TheEchoContainersOwnRequestLinesAppearInTheFunctionsLog()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        var cancellationToken = timeout.Token;
+        await fixture.Notifications.WaitForResourceAsync(AppHostFixture.EchoFunctionName, KnownResourceStates.Running, cancellationToken);
+        Assert.True(fixture.Notifications.TryGetCurrentState(AppHostFixture.EchoFunctionName, out var echo));
+        var functionId = Property(echo.Snapshot, NvcfFunctionProperties.FunctionId);
+        var loggers = fixture.App.Services.GetRequiredService<ResourceLoggerService>();
+        var seen = Task.Run(
+            async () =>
+            {
+                await foreach (var batch in loggers.WatchAsync(echo.ResourceId).WithCancellation(cancellationToken))
+                {
+                    if (batch.FirstOrDefault(l => l.Content.Contains("POST /echo -> 200 in ", StringComparison.Ordinal)) is { Content: { } line })
+                    {
+                        return line;
+                    }
+                }
+
+                return null;
+            },
+            cancellationToken);
+
+        using var client = fixture.App.CreateHttpClient(AppHostFixture.EmulatorName);
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/v2/nvcf/pexec/functions/{functionId}")
+        {
+            Content = JsonContent.Create(new JsonObject { ["log"] = "me" }),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "test");
+        using var response = await client.SendAsync(request, cancellationToken);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        Assert.NotNull(await seen);
+    }
+
+    [Fact]
     public void AFunctionWhoseImageIsMissingFailsToStartWithTheEmulatorsReason()
     {
         Assert.True(fixture.Notifications.TryGetCurrentState(AppHostFixture.MissingImageFunctionName, out var missing));

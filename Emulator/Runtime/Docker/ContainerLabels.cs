@@ -16,4 +16,11 @@ public static class ContainerLabels
     public const string VersionId = Prefix + "function-version-id";
     public const string DeploymentId = Prefix + "deployment-id";
     public const string InstanceId = Prefix + "instance-id";
+    public const string GpuSpecificationId = Prefix + "gpu-specification-id";
+
+    /// <summary>
+    /// The durable store (Redis) whose deployment the container serves. Such containers outlive their emulator
+    /// process: the next emulator on the same store adopts them, or removes them when their deployment is gone.
+    /// </summary>
+    public const string State = Prefix + "state";
 }

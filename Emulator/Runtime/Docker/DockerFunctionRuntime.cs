@@ -158,10 +158,80 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
         return reaped;
     }
 
+    public async Task<IReadOnlyList<RuntimeContainer>> ListAsync(CancellationToken cancellationToken)
+    {
+        var containers = await _client.Containers.ListContainersAsync(
+            new ContainersListParameters
+            {
+                All = true,
+                Filters = new Dictionary<string, IDictionary<string, bool>>
+                {
+                    ["label"] = new Dictionary<string, bool> { [ContainerLabels.Managed + "=true"] = true },
+                },
+            },
+            cancellationToken);
+
+        var found = new List<RuntimeContainer>();
+        foreach (var container in containers)
+        {
+            ContainerInspectResponse inspected;
+            try
+            {
+                inspected = await _client.Containers.InspectContainerAsync(container.ID, cancellationToken);
+            }
+            catch (DockerContainerNotFoundException)
+            {
+                continue; // removed meanwhile
+            }
+
+            var labels = inspected.Config?.Labels ?? container.Labels ?? new Dictionary<string, string>();
+            var endpoints = new Dictionary<int, Uri>();
+            foreach (var (key, bindings) in inspected.NetworkSettings?.Ports ?? new Dictionary<string, IList<PortBinding>>())
+            {
+                if (key.EndsWith("/tcp", StringComparison.Ordinal)
+                    && int.TryParse(key[..^4], CultureInfo.InvariantCulture, out var port)
+                    && bindings?.FirstOrDefault() is { HostPort.Length: > 0 } binding)
+                {
+                    endpoints[port] = new Uri($"http://{_options.PublishAddress}:{binding.HostPort}");
+                }
+            }
+
+            found.Add(new RuntimeContainer(
+                new RuntimeInstance(inspected.ID, inspected.Name.TrimStart('/'), inspected.Image, endpoints),
+                inspected.State?.Running == true,
+                EmulatorProcess.Parse(Label(labels, ContainerLabels.Owner))?.IsGone() == true,
+                Label(labels, ContainerLabels.State),
+                GuidLabel(labels, ContainerLabels.FunctionId),
+                GuidLabel(labels, ContainerLabels.VersionId),
+                GuidLabel(labels, ContainerLabels.DeploymentId),
+                GuidLabel(labels, ContainerLabels.InstanceId),
+                GuidLabel(labels, ContainerLabels.GpuSpecificationId)));
+        }
+
+        return found;
+    }
+
     public void Dispose() => _client.Dispose();
+
+    private static string? Label(IDictionary<string, string> labels, string name) =>
+        labels.TryGetValue(name, out var value) ? value : null;
+
+    private static Guid? GuidLabel(IDictionary<string, string> labels, string name) =>
+        Guid.TryParse(Label(labels, name), out var id) ? id : null;
 
     /// <summary>The one place an <see cref="InstanceSpec"/> becomes Docker create parameters.</summary>
     internal CreateContainerParameters CreateParameters(InstanceSpec spec, string imageId)
+    {
+        var parameters = CreateParametersWithoutState(spec, imageId);
+        if (spec.StateId is not null)
+        {
+            parameters.Labels[ContainerLabels.State] = spec.StateId;
+        }
+
+        return parameters;
+    }
+
+    private CreateContainerParameters CreateParametersWithoutState(InstanceSpec spec, string imageId)
     {
         var ports = spec.Ports.Distinct().Select(p => p.ToString(CultureInfo.InvariantCulture) + "/tcp").ToList();
         return new CreateContainerParameters
@@ -179,6 +249,7 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
                 [ContainerLabels.VersionId] = spec.VersionId.ToString(),
                 [ContainerLabels.DeploymentId] = spec.DeploymentId.ToString(),
                 [ContainerLabels.InstanceId] = spec.InstanceId.ToString(),
+                [ContainerLabels.GpuSpecificationId] = spec.GpuSpecificationId.ToString(),
             },
             ExposedPorts = ports.ToDictionary(p => p, _ => new EmptyStruct()),
             HostConfig = new HostConfig
