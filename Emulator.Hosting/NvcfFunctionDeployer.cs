@@ -398,7 +398,8 @@ internal sealed class NvcfFunctionDeployer(
                     if (instancesKey != lastInstances)
                     {
                         lastInstances = instancesKey;
-                        containerLogs.Follow(function, [.. instances.Select(i => i.Location).Distinct(StringComparer.Ordinal)]);
+                        // "local": the instance has no container yet (the emulator shows its container name once created).
+                        containerLogs.Follow(function, [.. instances.Select(i => i.Location).Where(l => l is { Length: > 0 } and not "local").Distinct(StringComparer.Ordinal)]);
                         await PublishInstancesAsync(function, instances);
                     }
 

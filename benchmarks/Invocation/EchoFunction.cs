@@ -117,8 +117,8 @@ internal sealed class EchoFunction
     }
 
     /// <summary>
-    /// After failed requests: says so if the measured container is gone. Another emulator starting on the same
-    /// machine removes the containers of emulators it takes for dead, and may take this one's for dead.
+    /// After failed requests: says so if the measured container is gone, since the errors then say nothing about
+    /// the emulator (something else stopped or removed the container: a test's cleanup, <c>docker rm</c>, ...).
     /// </summary>
     public async Task ExplainContainerLossAsync()
     {
@@ -145,8 +145,8 @@ internal sealed class EchoFunction
         if (!state.StartsWith("running", StringComparison.Ordinal))
         {
             Console.Error.WriteLine(
-                $"bench: the measured container {ContainerId[..12]} is no longer running: {state}. Something stopped it during the run; "
-                + "another emulator starting on this machine (a test run, say) reaps the containers of emulators it believes gone. Run again on a quiet machine.");
+                $"bench: the measured container {ContainerId[..12]} is no longer running ({state}): something stopped or removed it during the run "
+                + "(another emulator's cleanup of containers it took for orphans, a test, docker rm). The errors say nothing about the emulator; run again.");
         }
     }
 
