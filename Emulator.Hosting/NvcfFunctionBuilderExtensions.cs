@@ -58,7 +58,7 @@ public static class NvcfFunctionBuilderExtensions
         ArgumentNullException.ThrowIfNull(emulator);
 
         redis ??= emulator.ApplicationBuilder.AddRedis($"{emulator.Resource.Name}-state");
-        return emulator.WithReference(redis, StateConnectionName).WaitFor(redis);
+        return emulator.WithAnnotation(new NvcfDurableStateAnnotation()).WithReference(redis, StateConnectionName).WaitFor(redis);
     }
 
     /// <summary>

@@ -26,6 +26,7 @@ internal sealed class NvcfFunctionDeployer(
     private static readonly TimeSpan s_fastPollInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan s_steadyPollInterval = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan s_requestTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan s_shutdownUndeployTimeout = TimeSpan.FromSeconds(10);
 
     private static readonly ResourceStateSnapshot s_building = new(NvcfFunctionProperties.BuildingState, KnownResourceStateStyles.Info);
     private static readonly ResourceStateSnapshot s_deploying = new(NvcfFunctionProperties.DeployingState, KnownResourceStateStyles.Info);
@@ -37,6 +38,7 @@ internal sealed class NvcfFunctionDeployer(
     private readonly Lock _lock = new();
     private readonly Dictionary<ProjectResource, CancellationTokenSource> _runs = [];
     private readonly Dictionary<NvcfFunctionResource, FunctionRun> _functions = [];
+    private CancellationTokenRegistration? _undeployAtShutdown;
 
     private enum Operation
     {
@@ -52,6 +54,7 @@ internal sealed class NvcfFunctionDeployer(
         var run = new CancellationTokenSource();
         lock (_lock)
         {
+            _undeployAtShutdown ??= lifetime.ApplicationStopping.Register(UndeployDurableFunctions);
             if (_runs.Remove(emulator, out var previous))
             {
                 previous.Cancel();
@@ -64,6 +67,41 @@ internal sealed class NvcfFunctionDeployer(
         foreach (var function in functions)
         {
             _ = Task.Run(() => ExecuteAsync(function, Operation.Deploy, CancellationToken.None), CancellationToken.None);
+        }
+    }
+
+    /// <summary>
+    /// When the app host stops, functions on an emulator with durable state are undeployed while the emulator still
+    /// runs: such an emulator leaves its containers running when it stops, for the next one to adopt, which is right
+    /// when only the emulator restarts but not when the whole app host goes away.
+    /// </summary>
+    private void UndeployDurableFunctions()
+    {
+        List<Task> undeploys;
+        lock (_lock)
+        {
+            undeploys = [.. _functions.Keys
+                .Where(f => f.FunctionId is not null && f.VersionId is not null && f.Emulator.Annotations.OfType<NvcfDurableStateAnnotation>().Any())
+                .Select(UndeployAtShutdownAsync)];
+        }
+
+        Task.WaitAll([.. undeploys], s_shutdownUndeployTimeout);
+    }
+
+    private async Task UndeployAtShutdownAsync(NvcfFunctionResource function)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(s_shutdownUndeployTimeout);
+            var client = CreateClient(function.Emulator, out var http);
+            using (http)
+            {
+                await client.UndeployAsync(function.FunctionId!.Value, function.VersionId!.Value, timeout.Token);
+            }
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or InvalidOperationException)
+        {
+            NvcfLog.ShutdownUndeployFailed(logger, function.Name, e.Message);
         }
     }
 

@@ -68,3 +68,9 @@ public sealed record NvcfDeploymentSpecification(
 /// <param name="Dockerfile">The Dockerfile, relative to <paramref name="ContextPath"/> or absolute.</param>
 /// <param name="BuildArgs">The <c>--build-arg</c> values.</param>
 public sealed record NvcfImageBuild(string ContextPath, string Dockerfile, IReadOnlyDictionary<string, string> BuildArgs);
+
+/// <summary>
+/// Marks an emulator whose state is durable (<c>WithRedisState</c>): it leaves its instances running when it stops,
+/// so the integration undeploys its functions when the whole app host stops.
+/// </summary>
+public sealed class NvcfDurableStateAnnotation : IResourceAnnotation;

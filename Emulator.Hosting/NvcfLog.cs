@@ -55,4 +55,7 @@ internal static partial class NvcfLog
 
     [LoggerMessage(17, LogLevel.Information, "Restarting the instances of NVCF function '{Name}': undeploy, then deploy the same specification")]
     public static partial void RestartingInstances(ILogger logger, string name);
+
+    [LoggerMessage(18, LogLevel.Warning, "NVCF function '{Name}' could not be undeployed as the app host stopped ({Message}); its containers are removed when an emulator next starts")]
+    public static partial void ShutdownUndeployFailed(ILogger logger, string name, string message);
 }

@@ -54,6 +54,11 @@ public sealed class EmulatorTelemetry : IDisposable
     /// <summary>Counts an answered invocation (<paramref name="version"/> is null when none was chosen).</summary>
     public void RecordInvocation(Domain.FunctionVersion? version, int statusCode, TimeSpan elapsed)
     {
+        if (!_invocations.Enabled && !_duration.Enabled)
+        {
+            return;
+        }
+
         var tags = new TagList
         {
             { "nvcf.function.name", version?.Name },

@@ -382,7 +382,7 @@ public sealed class ActiveInvocation(
             work.Cancel(); // a request given up on (504) must not keep running on the instance once its slot is free
             Lease.Dispose();
             forwarding?.Dispose();
-            Folders.Delete();
+            Folders.Release();
             work.Dispose();
         }
     }

@@ -26,7 +26,7 @@ public sealed class LargeResults
     /// Content-Length) or any file in the large-output folder.
     /// </summary>
     public static bool IsLarge(long? contentLength, Runtime.RequestFolders folders) =>
-        contentLength > NvcfHeaders.MaxDirectResponseSizeBytes || folders.LargeOutputs().Count > 0;
+        contentLength > NvcfHeaders.MaxDirectResponseSizeBytes || folders.HasLargeOutputs();
 
     /// <summary>Zips the body and the large outputs; returns the path to download it from.</summary>
     public async Task<string> StoreAsync(Guid requestId, Stream body, Runtime.RequestFolders folders, CancellationToken cancellationToken)

@@ -5,15 +5,25 @@ namespace Nvcf.Emulator.Runtime;
 /// bind-mounted into the container so each request's <c>NVCF-ASSET-DIR</c> and <c>NVCF-LARGE-OUTPUT-DIR</c> exist
 /// there and the emulator sees what the function writes (progress, large outputs).
 /// </summary>
-public sealed record InstanceFolders(string Root)
+public sealed class InstanceFolders(string root)
 {
     public const string ContainerRoot = "/var/inf";
     public const string ContainerInputAssets = ContainerRoot + "/inputAssets";
     public const string ContainerResponse = ContainerRoot + "/response";
 
+    /// <summary>Empty folders kept ready per kind: taking one is a rename, far cheaper than a mkdir on ext4.</summary>
+    private const int SpareFolders = 16;
+    private const string SparePrefix = ".spare-";
+
     private const UnixFileMode Everyone = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
         | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
         | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+
+    private readonly System.Collections.Concurrent.ConcurrentBag<string> _spareAssets = [];
+    private readonly System.Collections.Concurrent.ConcurrentBag<string> _spareResponses = [];
+    private int _replenishing;
+
+    public string Root { get; } = root;
 
     public string InputAssets => Path.Combine(Root, "inputAssets");
 
@@ -22,36 +32,115 @@ public sealed record InstanceFolders(string Root)
     public static InstanceFolders For(string workDirectory, Guid instanceId) =>
         new(Path.Combine(workDirectory, "instances", instanceId.ToString("N")));
 
-    /// <summary>Creates the instance's folders, writable by the container's (usually non-root) user.</summary>
+    /// <summary>Creates the instance's folders, writable by the container's (usually non-root) user, and spares.</summary>
     public void Create()
     {
         CreateShared(InputAssets);
         CreateShared(Response);
+        Replenish();
     }
 
-    /// <summary>The folders of one request, created empty before it is forwarded.</summary>
+    /// <summary>
+    /// The folders of one request, empty, before it is forwarded: spare folders renamed to the request ID
+    /// (created on the spot when none is left). Give them back with <see cref="RequestFolders.Release"/>.
+    /// </summary>
     public RequestFolders ForRequest(Guid requestId)
     {
-        var folders = new RequestFolders(
-            Path.Combine(InputAssets, requestId.ToString()),
-            Path.Combine(Response, requestId.ToString()));
-        CreateShared(folders.InputAssets);
-        CreateShared(folders.Response);
+        var name = requestId.ToString();
+        var folders = new RequestFolders(this, Take(_spareAssets, InputAssets, name), Take(_spareResponses, Response, name));
+        if (_spareAssets.Count < SpareFolders / 2 || _spareResponses.Count < SpareFolders / 2)
+        {
+            ReplenishInBackground();
+        }
+
         return folders;
     }
 
     public void Delete()
     {
+        _spareAssets.Clear();
+        _spareResponses.Clear();
+        DeleteFolder(Root);
+    }
+
+    /// <summary>Takes a request's folder back as a spare when it is empty (or holds only <c>progress</c>), else deletes it.</summary>
+    internal void Recycle(string folder, bool response)
+    {
         try
         {
-            Directory.Delete(Root, recursive: true);
+            if (response)
+            {
+                File.Delete(Path.Combine(folder, RequestFolders.ProgressFile));
+            }
+
+            var spares = response ? _spareResponses : _spareAssets;
+            if (spares.Count < SpareFolders && Directory.Exists(folder) && !Directory.EnumerateFileSystemEntries(folder).Any())
+            {
+                var spare = Path.Combine(Path.GetDirectoryName(folder)!, SparePrefix + Guid.NewGuid().ToString("N"));
+                Directory.Move(folder, spare);
+                spares.Add(spare);
+                return;
+            }
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
         }
-        catch (UnauthorizedAccessException)
+
+        DeleteFolder(folder);
+    }
+
+    private static string Take(System.Collections.Concurrent.ConcurrentBag<string> spares, string parent, string name)
+    {
+        var path = Path.Combine(parent, name);
+        while (spares.TryTake(out var spare))
         {
-            // Files the container's user made unremovable; they go with the work directory.
+            try
+            {
+                Directory.Move(spare, path);
+                return path;
+            }
+            catch (IOException)
+            {
+                // Gone (the instance is being removed): try the next, or create one below.
+            }
+        }
+
+        CreateShared(path);
+        return path;
+    }
+
+    private void ReplenishInBackground()
+    {
+        if (Interlocked.Exchange(ref _replenishing, 1) == 0)
+        {
+            _ = Task.Run(() =>
+            {
+                try
+                {
+                    Replenish();
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // The instance's folders are going away; requests create their own meanwhile.
+                }
+                finally
+                {
+                    Volatile.Write(ref _replenishing, 0);
+                }
+            });
+        }
+    }
+
+    private void Replenish()
+    {
+        foreach (var (spares, parent) in new[] { (_spareAssets, InputAssets), (_spareResponses, Response) })
+        {
+            while (spares.Count < SpareFolders && Directory.Exists(parent))
+            {
+                var spare = Path.Combine(parent, SparePrefix + Guid.NewGuid().ToString("N"));
+                CreateShared(spare);
+                spares.Add(spare);
+            }
         }
     }
 
@@ -63,14 +152,57 @@ public sealed record InstanceFolders(string Root)
             File.SetUnixFileMode(path, Everyone);
         }
     }
+
+    private static void DeleteFolder(string path)
+    {
+        try
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // Files the container's user made unremovable; they go with the work directory.
+        }
+    }
 }
 
 /// <summary>One request's folders on the host: its input assets and its large-output folder.</summary>
-public sealed record RequestFolders(string InputAssets, string Response)
+public sealed class RequestFolders(InstanceFolders instance, string inputAssets, string response)
 {
     public const string ProgressFile = "progress";
 
+    private int _released;
+
+    public string InputAssets { get; } = inputAssets;
+
+    public string Response { get; } = response;
+
     public string ProgressPath => Path.Combine(Response, ProgressFile);
+
+    /// <summary>Whether the function left any file other than <c>progress</c> in the large-output folder.</summary>
+    public bool HasLargeOutputs()
+    {
+        if (!Directory.Exists(Response))
+        {
+            return false;
+        }
+
+        foreach (var entry in Directory.EnumerateFileSystemEntries(Response))
+        {
+            if (!Path.GetFileName(entry).Equals(ProgressFile, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>Files the function left in the large-output folder, except <c>progress</c>.</summary>
     public IReadOnlyList<string> LargeOutputs() =>
@@ -79,20 +211,13 @@ public sealed record RequestFolders(string InputAssets, string Response)
                 .Where(f => !string.Equals(Path.GetRelativePath(Response, f), ProgressFile, StringComparison.Ordinal))]
             : [];
 
-    public void Delete()
+    /// <summary>Gives the folders back to the instance (as spares when empty) once the request is over.</summary>
+    public void Release()
     {
-        foreach (var folder in new[] { InputAssets, Response })
+        if (Interlocked.Exchange(ref _released, 1) == 0)
         {
-            try
-            {
-                Directory.Delete(folder, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-            catch (UnauthorizedAccessException)
-            {
-            }
+            instance.Recycle(InputAssets, response: false);
+            instance.Recycle(Response, response: true);
         }
     }
 }

@@ -19,10 +19,11 @@ public sealed class EmulatorRestartTests(AppHostFixture fixture)
         AppHostFixture.BrokenBuildFunctionName,
     ];
 
-    // Skipped until the emulator exits promptly on SIGTERM with Redis state: after "Left N instance(s) running" its
-    // process stays up past DCP's stop timeout (~12 s), the restart command fails with "Failed to stop resource", and
-    // the half-stopped emulator then fails the tests after this one. Passed once (1 of 3 runs, stop took ~27 s).
-    [Fact(Skip = "The emulator does not exit within DCP's stop timeout after SIGTERM with Redis state (Emulator/ shutdown).")]
+    // Skipped: under DCP the emulator project's stop outlasts DCP's stop timeout (~12 s), the restart command fails
+    // with "Failed to stop resource", and the half-stopped emulator then fails the tests after this one (passed 1 of 3
+    // runs). The emulator itself stops in under 2 s on SIGTERM with Redis state when run directly; the delay is in how
+    // the project process is stopped under DCP, not yet understood.
+    [Fact(Skip = "Restarting the emulator project under DCP times out in this environment; see the comment above.")]
     public async Task RestartingTheEmulatorKeepsTheEchoFunctionItsVersionAndItsContainers()
     {
         using var timeout = new CancellationTokenSource(s_timeout);

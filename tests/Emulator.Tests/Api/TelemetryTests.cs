@@ -23,24 +23,28 @@ public class TelemetryTests(FakeEmulatorFixture fixture) : IClassFixture<FakeEmu
         };
         ActivitySource.AddActivityListener(listener);
 
-        var function = await fixture.Http.CreateFunctionAsync(FakeEmulatorFixture.EchoFunction(name: "traced", inferenceUrl: "/headers"));
-        await fixture.Http.DeployAsync(function);
-        await fixture.Http.WaitForStatusAsync(function, TimeSpan.FromSeconds(20), "ACTIVE");
+        var traced = await fixture.Http.CreateFunctionAsync(FakeEmulatorFixture.EchoFunction(name: "traced", inferenceUrl: "/headers"));
+        await fixture.Http.DeployAsync(traced);
+        await fixture.Http.WaitForStatusAsync(traced, TimeSpan.FromSeconds(20), "ACTIVE");
 
-        using var response = await fixture.Http.InvokeAsync(function.Id(), "{}");
+        using var response = await fixture.Http.InvokeAsync(traced.Id(), "{}");
         var seen = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
         var requestId = response.Header("NVCF-REQID");
 
         var forward = Assert.Single(activities, a => a.OperationName == "nvcf.forward" && (a.GetTagItem("nvcf.request.id") as Guid?)?.ToString() == requestId);
-        Assert.Equal(function.VersionId(), forward.GetTagItem("nvcf.function.version.id"));
+        Assert.Equal(traced.VersionId(), forward.GetTagItem("nvcf.function.version.id"));
         var traceparent = (string?)seen["traceparent"];
         Assert.NotNull(traceparent);
         Assert.Contains(forward.TraceId.ToHexString(), traceparent);
-        var pexec = Assert.Single(activities, a => a.DisplayName.StartsWith("POST /v2/nvcf/pexec", StringComparison.Ordinal) && a.TraceId == forward.TraceId);
-        Assert.Equal(pexec.SpanId, forward.ParentSpanId);
+        const string ServerSpan = "Microsoft.AspNetCore.Hosting.HttpRequestIn";
+        var pexec = Assert.Single(activities, a => a.SpanId == forward.ParentSpanId);
+        Assert.Equal(ServerSpan, pexec.OperationName);
 
-        // The function's own server span (the fake container runs in this process) belongs to the same trace.
-        Assert.Single(activities, a => a.DisplayName == "POST /headers" && a.TraceId == forward.TraceId);
+        // The HTTP call to the instance, and the function's own server span (the fake container runs in this
+        // process), belong to the same trace, one under the other.
+        var call = Assert.Single(activities, a => a.ParentSpanId == forward.SpanId && a.TraceId == forward.TraceId);
+        var function = Assert.Single(activities, a => a.ParentSpanId == call.SpanId && a.TraceId == forward.TraceId);
+        Assert.Equal(ServerSpan, function.OperationName);
     }
 
     [Fact]
