@@ -130,16 +130,7 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
 
     public async Task<int> ReapStaleAsync(CancellationToken cancellationToken)
     {
-        var containers = await _client.Containers.ListContainersAsync(
-            new ContainersListParameters
-            {
-                All = true,
-                Filters = new Dictionary<string, IDictionary<string, bool>>
-                {
-                    ["label"] = new Dictionary<string, bool> { [ContainerLabels.Managed + "=true"] = true },
-                },
-            },
-            cancellationToken);
+        var containers = await ListManagedAsync(cancellationToken);
 
         var reaped = 0;
         foreach (var container in containers)
@@ -158,9 +149,9 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
         return reaped;
     }
 
-    public async Task<IReadOnlyList<RuntimeContainer>> ListAsync(CancellationToken cancellationToken)
-    {
-        var containers = await _client.Containers.ListContainersAsync(
+    /// <summary>Every container with the emulator's label, running or not.</summary>
+    private Task<IList<ContainerListResponse>> ListManagedAsync(CancellationToken cancellationToken) =>
+        _client.Containers.ListContainersAsync(
             new ContainersListParameters
             {
                 All = true,
@@ -170,6 +161,10 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
                 },
             },
             cancellationToken);
+
+    public async Task<IReadOnlyList<RuntimeContainer>> ListAsync(CancellationToken cancellationToken)
+    {
+        var containers = await ListManagedAsync(cancellationToken);
 
         var found = new List<RuntimeContainer>();
         foreach (var container in containers)
