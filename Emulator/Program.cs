@@ -2,7 +2,8 @@ using Nvcf.Emulator;
 using Nvcf.Emulator.Api;
 using Nvcf.Emulator.Diagnostics;
 
-var builder = WebApplication.CreateBuilder(args);
+// Settings come from next to the binary, wherever it is started from (dotnet run, dotnet <dll>, the app host).
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddServiceDefaults(EmulatorTelemetry.Name);
 builder.AddNvcfEmulator();
 

@@ -55,7 +55,7 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
         }
         catch (Exception e) when (e is DockerApiException or InstanceStartException)
         {
-            await RemoveContainerAsync(created.ID, CancellationToken.None);
+            await RemoveContainerAsync(created.ID, CancellationToken.None, graceful: false);
             throw e as InstanceStartException
                 ?? new InstanceStartException($"Container '{parameters.Name}' could not be started: {EngineMessage((DockerApiException)e)}", e);
         }
@@ -142,7 +142,7 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
             }
 
             _logger.ContainerReaped(container.Names.FirstOrDefault()?.TrimStart('/') ?? container.ID, owner.ToString());
-            await RemoveContainerAsync(container.ID, cancellationToken);
+            await RemoveContainerAsync(container.ID, cancellationToken, graceful: false);
             reaped++;
         }
 
@@ -323,22 +323,15 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
         return endpoints;
     }
 
-    private async Task RemoveContainerAsync(string containerId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Removes a container; <paramref name="graceful"/> first gives its process <see cref="DockerRuntimeOptions.StopTimeout"/>
+    /// to stop on SIGTERM, otherwise it is killed at once (orphans, failed starts: nobody waits for their answers).
+    /// </summary>
+    private async Task RemoveContainerAsync(string containerId, CancellationToken cancellationToken, bool graceful = true)
     {
-        try
-        {
-            await _client.Containers.StopContainerAsync(
-                containerId,
-                new ContainerStopParameters { WaitBeforeKillSeconds = (uint)_options.StopTimeout.TotalSeconds },
-                cancellationToken);
-        }
-        catch (DockerContainerNotFoundException)
+        if (graceful && !await StopContainerAsync(containerId, cancellationToken))
         {
             return;
-        }
-        catch (DockerApiException)
-        {
-            // Not running (e.g. never started); removal below decides.
         }
 
         try
@@ -352,6 +345,28 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
         {
             // "removal already in progress"
         }
+    }
+
+    /// <summary>Stops a container; false when it does not exist.</summary>
+    private async Task<bool> StopContainerAsync(string containerId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _client.Containers.StopContainerAsync(
+                containerId,
+                new ContainerStopParameters { WaitBeforeKillSeconds = (uint)_options.StopTimeout.TotalSeconds },
+                cancellationToken);
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            return false;
+        }
+        catch (DockerApiException)
+        {
+            // Not running (e.g. never started); the removal decides.
+        }
+
+        return true;
     }
 
     private static string ContainerName(InstanceSpec spec)
