@@ -11,8 +11,11 @@ public sealed class InstanceFolders(string root)
     public const string ContainerInputAssets = ContainerRoot + "/inputAssets";
     public const string ContainerResponse = ContainerRoot + "/response";
 
-    /// <summary>Empty folders kept ready per kind: taking one is a rename, far cheaper than a mkdir on ext4.</summary>
-    private const int SpareFolders = 16;
+    /// <summary>
+    /// Empty folders kept per kind: taking one is a rename, far cheaper than a mkdir on ext4. Enough for the requests
+    /// an instance usually has in flight, so that recycling keeps up and nothing is created or deleted per request.
+    /// </summary>
+    private const int SpareFolders = 64;
     private const string SparePrefix = ".spare-";
 
     private const UnixFileMode Everyone = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
@@ -37,7 +40,7 @@ public sealed class InstanceFolders(string root)
     {
         CreateShared(InputAssets);
         CreateShared(Response);
-        Replenish();
+        ReplenishInBackground();
     }
 
     /// <summary>
@@ -48,7 +51,7 @@ public sealed class InstanceFolders(string root)
     {
         var name = requestId.ToString();
         var folders = new RequestFolders(this, Take(_spareAssets, InputAssets, name), Take(_spareResponses, Response, name));
-        if (_spareAssets.Count < SpareFolders / 2 || _spareResponses.Count < SpareFolders / 2)
+        if (_spareAssets.Count < SpareFolders / 4 || _spareResponses.Count < SpareFolders / 4)
         {
             ReplenishInBackground();
         }
