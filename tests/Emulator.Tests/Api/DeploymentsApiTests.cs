@@ -58,7 +58,7 @@ public class DeploymentsApiTests(FakeEmulatorFixture fixture) : IClassFixture<Fa
         Assert.Equal(2, (int)spec["minInstances"]!);
         Assert.Equal(3, (int)spec["maxInstances"]!);
 
-        await WaitUntilAsync(async () => (await ActiveInstancesAsync(function)) == 2);
+        await Eventually.TrueAsync(async () => (await ActiveInstancesAsync(function)) == 2);
 
         using var invalid = await Http.PatchAsJsonAsync(
             $"/v2/nvcf/deployments/{deployment["deploymentId"]}/gpu-specifications/{specId}", new { minInstances = 5 });
@@ -210,7 +210,7 @@ public class DeploymentsApiTests(FakeEmulatorFixture fixture) : IClassFixture<Fa
 
         fixture.Runtime.Kill("fake-" + first.InstanceId.ToString("N"));
 
-        await WaitUntilAsync(() => Task.FromResult(fixture.Runtime.Started.Count(s => s.VersionId == function.VersionId()) == 2));
+        await Eventually.TrueAsync(() => Task.FromResult(fixture.Runtime.Started.Count(s => s.VersionId == function.VersionId()) == 2));
         await Http.WaitForStatusAsync(function, Timeout, "ACTIVE");
         using var response = await Http.InvokeAsync(function.Id(), "{}");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -220,15 +220,5 @@ public class DeploymentsApiTests(FakeEmulatorFixture fixture) : IClassFixture<Fa
     {
         var version = await Http.GetFromJsonAsync<JsonObject>($"/v2/nvcf/functions/{function.Id()}/versions/{function.VersionId()}");
         return version!["function"]!["activeInstances"]?.AsArray().Count(i => (string?)i!["instanceStatus"] == "ACTIVE") ?? 0;
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow + Timeout;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "The condition did not become true in time.");
-            await Task.Delay(50);
-        }
     }
 }

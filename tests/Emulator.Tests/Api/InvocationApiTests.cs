@@ -95,13 +95,13 @@ public class InvocationApiTests(FakeEmulatorFixture fixture) : IClassFixture<Fak
 
         var started = fixture.Containers.SlowStarted;
         var calls = Enumerable.Range(0, 3).Select(_ => Http.InvokeAsync(function.Id(), "{}")).ToList();
-        await WaitUntilAsync(() => fixture.Containers.SlowStarted == started + 2);
+        await Eventually.TrueAsync(() => fixture.Containers.SlowStarted == started + 2);
         await Task.Delay(300);
         Assert.Equal(started + 2, fixture.Containers.SlowStarted);
         Assert.All(calls, call => Assert.False(call.IsCompleted));
 
         fixture.Containers.ReleaseSlow();
-        await WaitUntilAsync(() => fixture.Containers.SlowStarted == started + 3);
+        await Eventually.TrueAsync(() => fixture.Containers.SlowStarted == started + 3);
         fixture.Containers.ReleaseSlow();
 
         foreach (var call in calls)
@@ -117,7 +117,7 @@ public class InvocationApiTests(FakeEmulatorFixture fixture) : IClassFixture<Fak
         var function = await DeployedAsync("invoke-timeout", "/slow");
         var started = fixture.Containers.SlowStarted;
         var holder = Http.InvokeAsync(function.Id(), "{}");
-        await WaitUntilAsync(() => fixture.Containers.SlowStarted == started + 1);
+        await Eventually.TrueAsync(() => fixture.Containers.SlowStarted == started + 1);
 
         using var response = await Http.InvokeAsync(function.Id(), "{}", configure: r => r.Headers.Add("NVCF-POLL-SECONDS", "1"));
 
@@ -149,15 +149,5 @@ public class InvocationApiTests(FakeEmulatorFixture fixture) : IClassFixture<Fak
         await Http.DeployAsync(function, maxRequestConcurrency: maxRequestConcurrency);
         await Http.WaitForStatusAsync(function, Timeout, "ACTIVE");
         return function;
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Timeout;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "The condition did not become true in time.");
-            await Task.Delay(20);
-        }
     }
 }

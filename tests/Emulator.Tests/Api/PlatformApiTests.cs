@@ -21,10 +21,10 @@ public class PlatformApiTests(FakeEmulatorFixture fixture) : IClassFixture<FakeE
 
         var started = fixture.Containers.SlowStarted;
         var running = Http.InvokeAsync(function.Id(), "{}");
-        await WaitUntilAsync(() => Task.FromResult(fixture.Containers.SlowStarted == started + 1));
+        await Eventually.TrueAsync(() => Task.FromResult(fixture.Containers.SlowStarted == started + 1));
         var waiting = Enumerable.Range(0, 2).Select(_ => Http.InvokeAsync(function.Id(), "{}")).ToList();
 
-        await WaitUntilAsync(async () => await QueueDepthAsync(function) == 2);
+        await Eventually.TrueAsync(async () => await QueueDepthAsync(function) == 2);
         var queues = await Http.GetFromJsonAsync<JsonObject>($"/v2/nvcf/queues/functions/{function.Id()}");
         var queue = Assert.Single(queues!["queues"]!.AsArray())!;
         Assert.Equal(function.VersionId().ToString(), (string?)queue["functionVersionId"]);
@@ -35,9 +35,9 @@ public class PlatformApiTests(FakeEmulatorFixture fixture) : IClassFixture<FakeE
         await unknown.ProblemAsync(HttpStatusCode.NotFound);
 
         fixture.Containers.ReleaseSlow();
-        await WaitUntilAsync(() => Task.FromResult(fixture.Containers.SlowStarted == started + 2));
+        await Eventually.TrueAsync(() => Task.FromResult(fixture.Containers.SlowStarted == started + 2));
         fixture.Containers.ReleaseSlow();
-        await WaitUntilAsync(() => Task.FromResult(fixture.Containers.SlowStarted == started + 3));
+        await Eventually.TrueAsync(() => Task.FromResult(fixture.Containers.SlowStarted == started + 3));
         fixture.Containers.ReleaseSlow();
         foreach (var call in waiting.Prepend(running))
         {
@@ -74,7 +74,7 @@ public class PlatformApiTests(FakeEmulatorFixture fixture) : IClassFixture<FakeE
 
         var started = fixture.Containers.SlowStarted;
         var calls = Enumerable.Range(0, 2).Select(_ => http.InvokeAsync(function.Id(), "{}")).ToList();
-        await WaitUntilAsync(() => Task.FromResult(fixture.Containers.SlowStarted == started + 2));
+        await Eventually.TrueAsync(() => Task.FromResult(fixture.Containers.SlowStarted == started + 2));
         Assert.Equal(2, await ActiveInstancesAsync(http, function));
 
         fixture.Containers.ReleaseSlow();
@@ -83,7 +83,7 @@ public class PlatformApiTests(FakeEmulatorFixture fixture) : IClassFixture<FakeE
             Assert.Equal(HttpStatusCode.OK, (await call).StatusCode);
         }
 
-        await WaitUntilAsync(async () => await ActiveInstancesAsync(http, function) == 1);
+        await Eventually.TrueAsync(async () => await ActiveInstancesAsync(http, function) == 1);
     }
 
     [Fact]
@@ -177,15 +177,5 @@ public class PlatformApiTests(FakeEmulatorFixture fixture) : IClassFixture<FakeE
     {
         var version = await http.GetFromJsonAsync<JsonObject>($"/v2/nvcf/functions/{function.Id()}/versions/{function.VersionId()}");
         return version!["function"]!["activeInstances"]?.AsArray().Count(i => (string?)i!["instanceStatus"] == "ACTIVE") ?? 0;
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow + Timeout;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "The condition did not become true in time.");
-            await Task.Delay(50);
-        }
     }
 }
