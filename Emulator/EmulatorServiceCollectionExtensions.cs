@@ -4,6 +4,7 @@ using Nvcf.Emulator.Orchestration;
 using Nvcf.Emulator.Routing;
 using Nvcf.Emulator.Runtime;
 using Nvcf.Emulator.Runtime.Docker;
+using Nvcf.Emulator.Runtime.Gpu;
 using Nvcf.Emulator.State;
 
 namespace Nvcf.Emulator;
@@ -16,6 +17,7 @@ public static class EmulatorServiceCollectionExtensions
         var services = builder.Services;
         services.Configure<EmulatorOptions>(builder.Configuration.GetSection(EmulatorOptions.SectionName));
         services.Configure<DockerRuntimeOptions>(builder.Configuration.GetSection("Emulator:Docker"));
+        services.Configure<GpuOptions>(builder.Configuration.GetSection(GpuOptions.SectionName));
 
         services.ConfigureHttpJsonOptions(o => NvcfJsonContext.Configure(o.SerializerOptions));
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);

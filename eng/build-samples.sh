@@ -3,7 +3,8 @@
 # function images, nvcf-test/<name>:latest, from tests/images/<name>/Dockerfile (on busybox:1.36 if present, else
 # nvcf-local/busybox:1.35, unless NVCF_BUSYBOX_BASE says otherwise).
 # A sample with a *.csproj is published first (dotnet publish -c Release -o samples/<name>/bin/publish), and its
-# Dockerfile copies that output. Dockerfiles that declare `ARG BASE` get the ASP.NET base found here:
+# Dockerfile copies that output. A sample with a build-local.sh (samples/cuda) is built by that script instead, from
+# local files only. Dockerfiles that declare `ARG BASE` get the ASP.NET base found here:
 # mcr.microsoft.com/dotnet/aspnet:10.0 if present, else nvcf-local/aspnet:10.0 (built by eng/setup.sh), unless
 # NVCF_ASPNET_BASE says otherwise. Always rebuilds, so edits are picked up; Docker's cache keeps that cheap.
 #
@@ -93,6 +94,16 @@ for name in "${names[@]}"; do
     esac
     [[ -f $dir/Dockerfile ]] || die "no $dir/Dockerfile"
     started=$SECONDS
+
+    if [[ -x $dir/build-local.sh ]]; then
+        built=$(bash "$dir/build-local.sh" --quiet "$image") || die "$dir/build-local.sh failed"
+        if ((quiet)); then
+            echo "$built"
+        else
+            echo "build-samples: $built built in $((SECONDS - started)) s (by $dir/build-local.sh)"
+        fi
+        continue
+    fi
 
     projects=("$dir"/*.csproj)
     if [[ -e ${projects[0]} ]]; then

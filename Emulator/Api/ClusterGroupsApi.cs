@@ -2,13 +2,14 @@ using System.Globalization;
 using Microsoft.Extensions.Options;
 using Nvcf.Emulator.Api.Contracts;
 using Nvcf.Emulator.Runtime;
+using Nvcf.Emulator.Runtime.Gpu;
 
 namespace Nvcf.Emulator.Api;
 
 /// <summary>
-/// Cluster groups (§7): one group, this host, with the GPUs its driver reports and an instance type per GPU
-/// count (<c>local.GPU.H100_1x</c>…). Deployments accept any GPU name: on a host without the asked GPU they run
-/// on what there is.
+/// Cluster groups (§7): one group, this host, with the GPUs passed to containers and an instance type per GPU
+/// count (<c>local.GPU.H100_1x</c>…), each describing the passthrough mode. Deployments accept any GPU name: on a
+/// host without the asked GPU they run on what there is (see <see cref="GpuPassthrough.Describe"/>).
 /// </summary>
 public static class ClusterGroupsApi
 {
@@ -16,20 +17,21 @@ public static class ClusterGroupsApi
 
     public static IEndpointRouteBuilder MapClusterGroupsApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/v2/nvcf/clusterGroups", (IOptions<EmulatorOptions> options) => TypedResults.Ok(Describe(HostGpus.Detect(), options.Value.NcaId)))
+        app.MapGet("/v2/nvcf/clusterGroups", async (IFunctionRuntime runtime, IOptions<EmulatorOptions> options, CancellationToken cancellationToken) =>
+                TypedResults.Ok(Describe(await runtime.GetGpuPassthroughAsync(cancellationToken), options.Value.NcaId)))
             .WithTags("Cluster groups");
         return app;
     }
 
-    public static ClusterGroupsResponse Describe(IReadOnlyList<HostGpu> gpus, string ncaId)
+    public static ClusterGroupsResponse Describe(GpuPassthrough gpu, string ncaId)
     {
-        var gpuTypes = gpus
+        var gpuTypes = gpu.Gpus
             .GroupBy(g => g.Name)
             .Select(group => new ClusterGroupGpu(
                 group.Key,
                 [.. Enumerable.Range(1, group.Count()).Select(count => new InstanceTypeDto(
                     string.Create(CultureInfo.InvariantCulture, $"local.GPU.{group.Key}_{count}x"),
-                    string.Create(CultureInfo.InvariantCulture, $"{count} x {group.First().Model} on this host"),
+                    string.Create(CultureInfo.InvariantCulture, $"{count} x {group.First().Model} on this host, {gpu.ModeDescription}"),
                     count == 1))]))
             .ToList();
         return new ClusterGroupsResponse(

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Nvcf.Emulator.Api.Contracts;
 using Nvcf.Emulator.Domain;
 using Nvcf.Emulator.Orchestration;
+using Nvcf.Emulator.Runtime;
 using Nvcf.Emulator.State;
 
 namespace Nvcf.Emulator.Api;
@@ -26,7 +27,7 @@ public static class DeploymentsApi
     }
 
     public static async Task<Results<Ok<DeploymentResponse>, ProblemHttpResult>> CreateDeployment(
-        Guid functionId, Guid versionId, DeploymentRequest request, HttpRequest http, IFunctionStore store, KeyedLock locks,
+        Guid functionId, Guid versionId, DeploymentRequest request, HttpRequest http, IFunctionStore store, IFunctionRuntime runtime, KeyedLock locks,
         DeploymentOrchestrator orchestrator, IOptions<EmulatorOptions> options, CancellationToken cancellationToken)
     {
         using var _ = await locks.AcquireAsync(functionId, cancellationToken);
@@ -72,32 +73,32 @@ public static class DeploymentsApi
         };
         await store.SaveDeploymentAsync(deployment, cancellationToken);
         var status = await orchestrator.DeployAsync(version, deployment, cancellationToken);
-        return TypedResults.Ok(new DeploymentResponse(DeploymentDto.From(version with { Status = status }, deployment, BaseAddress(http))));
+        return TypedResults.Ok(new DeploymentResponse(DeploymentDto.From(version with { Status = status }, deployment, BaseAddress(http), await runtime.GetGpuPassthroughAsync(cancellationToken))));
     }
 
     public static async Task<Results<Ok<DeploymentResponse>, ProblemHttpResult>> GetDeployment(
-        Guid functionId, Guid versionId, HttpRequest http, IFunctionStore store, CancellationToken cancellationToken)
+        Guid functionId, Guid versionId, HttpRequest http, IFunctionStore store, IFunctionRuntime runtime, CancellationToken cancellationToken)
     {
         var version = await store.GetVersionAsync(functionId, versionId, cancellationToken);
         var deployment = version is null ? null : await store.GetDeploymentAsync(versionId, cancellationToken);
         return version is null || deployment is null
             ? Problems.NotFound($"Function version '{versionId}': Deployment not found")
-            : TypedResults.Ok(new DeploymentResponse(DeploymentDto.From(version, deployment, BaseAddress(http))));
+            : TypedResults.Ok(new DeploymentResponse(DeploymentDto.From(version, deployment, BaseAddress(http), await runtime.GetGpuPassthroughAsync(cancellationToken))));
     }
 
     public static async Task<Results<Ok<DeploymentResponse>, ProblemHttpResult>> GetDeploymentById(
-        Guid deploymentId, HttpRequest http, IFunctionStore store, CancellationToken cancellationToken)
+        Guid deploymentId, HttpRequest http, IFunctionStore store, IFunctionRuntime runtime, CancellationToken cancellationToken)
     {
         var deployment = await store.GetDeploymentByIdAsync(deploymentId, cancellationToken);
         var version = deployment is null ? null : await store.GetVersionAsync(deployment.FunctionId, deployment.VersionId, cancellationToken);
         return deployment is null || version is null
             ? Problems.NotFound($"Deployment id '{deploymentId}': Deployment not found")
-            : TypedResults.Ok(new DeploymentResponse(DeploymentDto.From(version, deployment, BaseAddress(http))));
+            : TypedResults.Ok(new DeploymentResponse(DeploymentDto.From(version, deployment, BaseAddress(http), await runtime.GetGpuPassthroughAsync(cancellationToken))));
     }
 
     /// <summary>Deprecated full update: instance counts and concurrency may change, GPU type and backend may not.</summary>
     public static async Task<Results<Ok<DeploymentResponse>, ProblemHttpResult>> UpdateDeployment(
-        Guid functionId, Guid versionId, DeploymentRequest request, HttpRequest http, IFunctionStore store, KeyedLock locks,
+        Guid functionId, Guid versionId, DeploymentRequest request, HttpRequest http, IFunctionStore store, IFunctionRuntime runtime, KeyedLock locks,
         DeploymentOrchestrator orchestrator, CancellationToken cancellationToken)
     {
         using var _ = await locks.AcquireAsync(functionId, cancellationToken);
@@ -131,11 +132,11 @@ public static class DeploymentsApi
         var updated = await store.UpdateDeploymentAsync(
             versionId, d => d with { Specifications = specifications, LastUpdatedAt = DateTime.UtcNow }, cancellationToken);
         orchestrator.Update(updated!);
-        return TypedResults.Ok(new DeploymentResponse(DeploymentDto.From(version, updated!, BaseAddress(http))));
+        return TypedResults.Ok(new DeploymentResponse(DeploymentDto.From(version, updated!, BaseAddress(http), await runtime.GetGpuPassthroughAsync(cancellationToken))));
     }
 
     public static async Task<Results<Ok<GpuSpecificationResponse>, ProblemHttpResult>> UpdateGpuSpecification(
-        Guid deploymentId, Guid gpuSpecificationId, UpdateGpuSpecificationRequest request, IFunctionStore store, KeyedLock locks,
+        Guid deploymentId, Guid gpuSpecificationId, UpdateGpuSpecificationRequest request, IFunctionStore store, IFunctionRuntime runtime, KeyedLock locks,
         DeploymentOrchestrator orchestrator, CancellationToken cancellationToken)
     {
         var found = await store.GetDeploymentByIdAsync(deploymentId, cancellationToken);
@@ -177,7 +178,7 @@ public static class DeploymentsApi
             },
             cancellationToken);
         orchestrator.Update(updated!);
-        return TypedResults.Ok(new GpuSpecificationResponse(GpuSpecificationDto.From(changed)));
+        return TypedResults.Ok(new GpuSpecificationResponse(GpuSpecificationDto.From(changed, await runtime.GetGpuPassthroughAsync(cancellationToken))));
     }
 
     /// <summary>Undeploys (§3.4): INACTIVE at once; <c>graceful=true</c> lets queued and running requests finish.</summary>

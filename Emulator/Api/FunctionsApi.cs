@@ -167,6 +167,7 @@ public static class FunctionsApi
             Gpu = i.GpuSpecification.Gpu,
             Backend = i.GpuSpecification.Backend,
             Location = i.ContainerName ?? "local",
+            Gpus = i.Gpus,
             InstanceCreatedAt = i.CreatedAt,
             InstanceUpdatedAt = i.UpdatedAt,
         })], includeSecrets);

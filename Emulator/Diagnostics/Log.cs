@@ -14,8 +14,20 @@ internal static partial class Log
     [LoggerMessage(3, LogLevel.Information, "Image {Image} is not present locally; pulling it")]
     public static partial void ImagePulling(this ILogger logger, string image);
 
-    [LoggerMessage(4, LogLevel.Information, "Started container {Container} from {Image} ({ImageId})")]
-    public static partial void ContainerStarted(this ILogger logger, string container, string image, string imageId);
+    [LoggerMessage(4, LogLevel.Information, "Started container {Container} from {Image} ({ImageId}) on {Gpus}")]
+    public static partial void ContainerStarted(this ILogger logger, string container, string image, string imageId, string? gpus);
+
+    [LoggerMessage(40, LogLevel.Information, "{Summary}")]
+    public static partial void GpuPassthroughSelected(this ILogger logger, string summary);
+
+    [LoggerMessage(41, LogLevel.Warning, "{Warning}")]
+    public static partial void GpuWarning(this ILogger logger, string warning);
+
+    [LoggerMessage(42, LogLevel.Error, "Instances will not start: {Refusal}")]
+    public static partial void GpuRefused(this ILogger logger, string refusal);
+
+    [LoggerMessage(43, LogLevel.Warning, "Container {Container} shares its GPU with another instance: {Gpus}. Instances compete for its memory and time")]
+    public static partial void GpuShared(this ILogger logger, string container, string gpus);
 
     [LoggerMessage(5, LogLevel.Information, "Removed stale container {Container} of emulator process {Owner}")]
     public static partial void ContainerReaped(this ILogger logger, string container, string owner);

@@ -47,6 +47,7 @@ public sealed class DeploymentOrchestrator(
                 ? await runtime.ReapStaleAsync(cancellationToken)
                 : await SortOutContainersAsync(_stateId, deployed, adoptable, cancellationToken);
             logger.RuntimeReady(reaped);
+            await runtime.GetGpuPassthroughAsync(cancellationToken); // detects and logs the GPU mode
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -194,7 +195,7 @@ public sealed class DeploymentOrchestrator(
     public IReadOnlyList<InstanceInfo> InstancesOf(Guid versionId) =>
         _supervisors.TryGetValue(versionId, out var supervisor)
             ? [.. supervisor.Instances.Select(i => new InstanceInfo(
-                i.InstanceId, i.GpuSpecification, i.State, i.Container?.Name, i.CreatedAt, i.UpdatedAt))]
+                i.InstanceId, i.GpuSpecification, i.State, i.Container?.Name, i.Container?.Gpus, i.CreatedAt, i.UpdatedAt))]
             : [];
 
     private async Task DrainThenRemoveAsync(Guid functionId, Guid versionId, VersionSupervisor supervisor)
@@ -232,5 +233,6 @@ public sealed record InstanceInfo(
     GpuSpecification GpuSpecification,
     InstanceState State,
     string? ContainerName,
+    string? Gpus,
     DateTime CreatedAt,
     DateTime UpdatedAt);

@@ -1,4 +1,5 @@
 using Nvcf.Emulator.Domain;
+using Nvcf.Emulator.Runtime.Gpu;
 
 namespace Nvcf.Emulator.Runtime;
 
@@ -35,6 +36,10 @@ public interface IFunctionRuntime
     /// </summary>
     Task<IReadOnlyList<RuntimeContainer>> ListAsync(CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<RuntimeContainer>>([]);
+
+    /// <summary>How instances get GPUs here: the mode, the host's GPUs, warnings. The default: none, on the CPU.</summary>
+    Task<GpuPassthrough> GetGpuPassthroughAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(new GpuPassthrough { Mode = GpuMode.None });
 }
 
 /// <summary>Everything needed to start one instance of a function version. Built in one place: <see cref="InstanceSpec.For"/>.</summary>
@@ -57,6 +62,9 @@ public sealed record InstanceSpec
 
     public required string Gpu { get; init; }
     public required string InstanceType { get; init; }
+
+    /// <summary>GPUs per instance, from <see cref="InstanceType"/> (<see cref="InstanceTypes.GpuCount"/>).</summary>
+    public int GpuCount => InstanceTypes.GpuCount(InstanceType);
 
     /// <summary>Host folders mounted at <c>/var/inf</c>.</summary>
     public required InstanceFolders Folders { get; init; }
@@ -99,7 +107,11 @@ public sealed record InstanceSpec
 /// <param name="Name">The container name, as shown by <c>docker ps</c>.</param>
 /// <param name="ImageId">The image the container runs (a digest, so a rebuilt tag is noticed).</param>
 /// <param name="Endpoints">Container port → base address reachable from the emulator.</param>
-public sealed record RuntimeInstance(string ContainerId, string Name, string ImageId, IReadOnlyDictionary<int, Uri> Endpoints);
+public sealed record RuntimeInstance(string ContainerId, string Name, string ImageId, IReadOnlyDictionary<int, Uri> Endpoints)
+{
+    /// <summary>What the instance runs on, for people: e.g. "GPU 0 (H100), raw device mode (…)"; null when unknown.</summary>
+    public string? Gpus { get; init; }
+}
 
 /// <summary>A container found on the engine, and what its labels say about it.</summary>
 /// <param name="Instance">Where to reach it (the published ports of a running container).</param>

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Nvcf.Emulator.Domain;
+using Nvcf.Emulator.Runtime.Gpu;
 
 namespace Nvcf.Emulator.Api.Contracts;
 
@@ -31,7 +32,13 @@ public sealed record GpuSpecificationDto
     public List<string>? Attributes { get; init; }
     public JsonObject? AutoscalingConfiguration { get; init; }
 
-    public static GpuSpecificationDto From(GpuSpecification s) => new()
+    /// <summary>
+    /// What was asked and what the instances get on this host (emulator only, in responses), e.g.
+    /// "asked L40 × 1 per instance (…); host has 1 × H100 (…); raw device mode (…)".
+    /// </summary>
+    public string? Placement { get; init; }
+
+    public static GpuSpecificationDto From(GpuSpecification s, GpuPassthrough? gpu = null) => new()
     {
         GpuSpecificationId = s.GpuSpecificationId,
         Gpu = s.Gpu,
@@ -46,6 +53,7 @@ public sealed record GpuSpecificationDto
         Regions = s.Regions?.ToList(),
         Attributes = s.Attributes?.ToList(),
         AutoscalingConfiguration = s.AutoscalingConfiguration,
+        Placement = gpu?.Describe(s),
     };
 }
 
@@ -64,7 +72,7 @@ public sealed record DeploymentDto
     public required DateTime CreatedAt { get; init; }
     public required DateTime LastUpdatedAt { get; init; }
 
-    public static DeploymentDto From(FunctionVersion version, Deployment deployment, Uri baseAddress) => new()
+    public static DeploymentDto From(FunctionVersion version, Deployment deployment, Uri baseAddress, GpuPassthrough? gpu = null) => new()
     {
         FunctionId = version.Id,
         FunctionVersionId = version.VersionId,
@@ -76,7 +84,7 @@ public sealed record DeploymentDto
         HealthInfo = deployment.HealthInfo.Count > 0
             ? [.. deployment.HealthInfo.Select(h => new DeploymentHealthDto(deployment.DeploymentId.ToString(), h.Gpu, h.Backend, h.InstanceType, h.Error))]
             : null,
-        DeploymentSpecifications = [.. deployment.Specifications.Select(GpuSpecificationDto.From)],
+        DeploymentSpecifications = [.. deployment.Specifications.Select(s => GpuSpecificationDto.From(s, gpu))],
         CreatedAt = deployment.CreatedAt,
         LastUpdatedAt = deployment.LastUpdatedAt,
     };

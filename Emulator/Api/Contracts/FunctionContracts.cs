@@ -164,6 +164,10 @@ public sealed record InstanceDto
     public required string Gpu { get; init; }
     public string? Backend { get; init; }
     public required string Location { get; init; }
+
+    /// <summary>What the instance runs on here, e.g. "GPU 0 (H100), raw device mode (…)" (emulator only).</summary>
+    public string? Gpus { get; init; }
+
     public required DateTime InstanceCreatedAt { get; init; }
     public required DateTime InstanceUpdatedAt { get; init; }
 }

@@ -18,6 +18,12 @@ public static class ContainerLabels
     public const string InstanceId = Prefix + "instance-id";
     public const string GpuSpecificationId = Prefix + "gpu-specification-id";
 
+    /// <summary>The indices of the host GPUs the container was given, e.g. <c>0,1</c>; empty for none.</summary>
+    public const string Gpus = Prefix + "gpus";
+
+    /// <summary>What the container got, for people: e.g. <c>GPU 0 (H100), raw device mode (…)</c>.</summary>
+    public const string GpuDescription = Prefix + "gpu";
+
     /// <summary>
     /// The durable store (Redis) whose deployment the container serves. Such containers outlive their emulator
     /// process: the next emulator on the same store adopts them, or removes them when their deployment is gone.

@@ -3,22 +3,29 @@ using Docker.DotNet;
 using Docker.DotNet.Models;
 using Microsoft.Extensions.Options;
 using Nvcf.Emulator.Diagnostics;
+using Nvcf.Emulator.Runtime.Gpu;
 
 namespace Nvcf.Emulator.Runtime.Docker;
 
 /// <summary>
 /// Function instances as containers on a Docker engine (API 1.41 and newer). One start sequence:
-/// resolve the image (pull only when missing) → create (labels, env, ports) → start → resolve the published ports.
+/// resolve the image (pull only when missing) → assign GPUs → create (labels, env, ports, GPU devices) → start →
+/// resolve the published ports.
 /// </summary>
 public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
 {
     private readonly DockerClient _client;
     private readonly DockerRuntimeOptions _options;
+    private readonly GpuOptions _gpuOptions;
     private readonly ILogger<DockerFunctionRuntime> _logger;
+    private readonly GpuAllocator _gpus = new();
+    private readonly SemaphoreSlim _gpuDetection = new(1, 1);
+    private GpuPassthrough? _gpu;
 
-    public DockerFunctionRuntime(IOptions<DockerRuntimeOptions> options, ILogger<DockerFunctionRuntime> logger)
+    public DockerFunctionRuntime(IOptions<DockerRuntimeOptions> options, IOptions<GpuOptions> gpuOptions, ILogger<DockerFunctionRuntime> logger)
     {
         _options = options.Value;
+        _gpuOptions = gpuOptions.Value;
         _logger = logger;
         var builder = new DockerClientBuilder();
         if (!string.IsNullOrEmpty(_options.Endpoint))
@@ -31,33 +38,98 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
 
     public async Task<RuntimeInstance> StartAsync(InstanceSpec spec, CancellationToken cancellationToken)
     {
-        var imageId = await ResolveImageAsync(spec.Image, cancellationToken);
-        spec.Folders.Create();
-        var parameters = CreateParameters(spec, imageId);
+        var gpu = await GetGpuPassthroughAsync(cancellationToken);
+        if (gpu.Refusal is not null)
+        {
+            throw new InstanceStartException(gpu.Refusal);
+        }
+
+        var image = await ResolveImageAsync(spec.Image, cancellationToken);
+        var name = ContainerName(spec);
+        var assignment = _gpus.Allocate(name, spec.GpuCount, gpu.Gpus);
+        if (assignment.Shared)
+        {
+            _logger.GpuShared(name, assignment.ToString());
+        }
 
         CreateContainerResponse created;
+        CreateContainerParameters parameters;
         try
         {
+            spec.Folders.Create();
+            parameters = CreateParameters(spec, image.ID, gpu, assignment, image.Config?.Env);
             created = await _client.Containers.CreateContainerAsync(parameters, cancellationToken);
         }
         catch (DockerApiException e)
         {
+            _gpus.Release(name);
             throw new InstanceStartException($"Container for image '{spec.Image}' could not be created: {EngineMessage(e)}", e);
+        }
+        catch
+        {
+            _gpus.Release(name);
+            throw;
         }
 
         try
         {
             await _client.Containers.StartContainerAsync(created.ID, new ContainerStartParameters(), cancellationToken);
             var inspected = await _client.Containers.InspectContainerAsync(created.ID, cancellationToken);
-            var instance = new RuntimeInstance(created.ID, parameters.Name!, imageId, ResolveEndpoints(inspected, spec.Ports));
-            _logger.ContainerStarted(parameters.Name!, spec.Image, ShortId(imageId));
+            var instance = new RuntimeInstance(created.ID, name, image.ID, ResolveEndpoints(inspected, spec.Ports)) { Gpus = Describe(gpu, assignment) };
+            _logger.ContainerStarted(name, spec.Image, ShortId(image.ID), instance.Gpus);
             return instance;
         }
         catch (Exception e) when (e is DockerApiException or InstanceStartException)
         {
+            // A start refused by the engine (e.g. 'could not select device driver "nvidia"') leaves no container behind.
             await RemoveContainerAsync(created.ID, CancellationToken.None, graceful: false);
+            _gpus.Release(name);
             throw e as InstanceStartException
-                ?? new InstanceStartException($"Container '{parameters.Name}' could not be started: {EngineMessage((DockerApiException)e)}", e);
+                ?? new InstanceStartException($"Container '{name}' could not be started: {EngineMessage((DockerApiException)e)}", e);
+        }
+    }
+
+    /// <summary>
+    /// How GPUs reach containers here: detected once from the host and the engine (or as configured) and logged;
+    /// detected again later if the engine could not be asked.
+    /// </summary>
+    public async Task<GpuPassthrough> GetGpuPassthroughAsync(CancellationToken cancellationToken)
+    {
+        if (_gpu is { } known)
+        {
+            return known;
+        }
+
+        await _gpuDetection.WaitAsync(cancellationToken);
+        try
+        {
+            if (_gpu is { } detected)
+            {
+                return detected;
+            }
+
+            var facts = await DockerGpu.ReadEngineAsync(_client, GpuHostProbe.ReadHost(_gpuOptions), cancellationToken);
+            var passthrough = GpuPassthrough.Select(facts, _gpuOptions);
+            if (facts.EngineError is null)
+            {
+                _gpu = passthrough;
+                _logger.GpuPassthroughSelected(passthrough.Summary);
+                foreach (var warning in passthrough.Warnings)
+                {
+                    _logger.GpuWarning(warning);
+                }
+
+                if (passthrough.Refusal is not null)
+                {
+                    _logger.GpuRefused(passthrough.Refusal);
+                }
+            }
+
+            return passthrough;
+        }
+        finally
+        {
+            _gpuDetection.Release();
         }
     }
 
@@ -125,8 +197,11 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
         }
     }
 
-    public Task RemoveAsync(RuntimeInstance instance, CancellationToken cancellationToken) =>
-        RemoveContainerAsync(instance.ContainerId, cancellationToken);
+    public async Task RemoveAsync(RuntimeInstance instance, CancellationToken cancellationToken)
+    {
+        await RemoveContainerAsync(instance.ContainerId, cancellationToken);
+        _gpus.Release(instance.Name);
+    }
 
     public async Task<int> ReapStaleAsync(CancellationToken cancellationToken)
     {
@@ -191,8 +266,15 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
                 }
             }
 
+            var name = inspected.Name.TrimStart('/');
+            var gpus = GpuAssignment.ParseIndices(Label(labels, ContainerLabels.Gpus));
+            if (inspected.State?.Running == true && gpus.Count > 0)
+            {
+                _gpus.Claim(name, gpus); // still holds its GPUs, whoever adopts it
+            }
+
             found.Add(new RuntimeContainer(
-                new RuntimeInstance(inspected.ID, inspected.Name.TrimStart('/'), inspected.Image, endpoints),
+                new RuntimeInstance(inspected.ID, name, inspected.Image, endpoints) { Gpus = Label(labels, ContainerLabels.GpuDescription) },
                 inspected.State?.Running == true,
                 EmulatorProcess.Parse(Label(labels, ContainerLabels.Owner))?.IsGone() == true,
                 Label(labels, ContainerLabels.State),
@@ -206,7 +288,11 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
         return found;
     }
 
-    public void Dispose() => _client.Dispose();
+    public void Dispose()
+    {
+        _client.Dispose();
+        _gpuDetection.Dispose();
+    }
 
     private static string? Label(IDictionary<string, string> labels, string name) =>
         labels.TryGetValue(name, out var value) ? value : null;
@@ -214,19 +300,31 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
     private static Guid? GuidLabel(IDictionary<string, string> labels, string name) =>
         Guid.TryParse(Label(labels, name), out var id) ? id : null;
 
-    /// <summary>The one place an <see cref="InstanceSpec"/> becomes Docker create parameters.</summary>
-    internal CreateContainerParameters CreateParameters(InstanceSpec spec, string imageId)
+    /// <summary>The one place an <see cref="InstanceSpec"/> and its GPUs become Docker create parameters.</summary>
+    internal CreateContainerParameters CreateParameters(
+        InstanceSpec spec, string imageId, GpuPassthrough gpu, GpuAssignment assignment, IEnumerable<string>? imageEnvironment)
     {
-        var parameters = CreateParametersWithoutState(spec, imageId);
+        var parameters = CreateParametersWithoutGpus(spec, imageId);
         if (spec.StateId is not null)
         {
             parameters.Labels[ContainerLabels.State] = spec.StateId;
         }
 
+        parameters.Labels[ContainerLabels.Gpus] = assignment.Indices;
+        parameters.Labels[ContainerLabels.GpuDescription] = Describe(gpu, assignment);
+        DockerGpu.Apply(parameters, gpu, assignment, imageEnvironment);
         return parameters;
     }
 
-    private CreateContainerParameters CreateParametersWithoutState(InstanceSpec spec, string imageId)
+    /// <summary>What an instance got, e.g. "GPU 0 (H100), raw device mode" or "CPU (no GPU on this host)".</summary>
+    private static string Describe(GpuPassthrough gpu, GpuAssignment assignment) => gpu.Mode switch
+    {
+        GpuMode.None => "CPU (no GPU passed through)",
+        _ when assignment.Gpus.Count == 0 => $"{gpu.HostDescription}, {gpu.ModeDescription}",
+        _ => $"{assignment}, {gpu.ModeDescription}",
+    };
+
+    private CreateContainerParameters CreateParametersWithoutGpus(InstanceSpec spec, string imageId)
     {
         var ports = spec.Ports.Distinct().Select(p => p.ToString(CultureInfo.InvariantCulture) + "/tcp").ToList();
         return new CreateContainerParameters
@@ -261,11 +359,11 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
         };
     }
 
-    private async Task<string> ResolveImageAsync(string image, CancellationToken cancellationToken)
+    private async Task<ImageInspectResponse> ResolveImageAsync(string image, CancellationToken cancellationToken)
     {
         try
         {
-            return (await _client.Images.InspectImageAsync(image, cancellationToken)).ID;
+            return await _client.Images.InspectImageAsync(image, cancellationToken);
         }
         catch (DockerImageNotFoundException)
         {
@@ -290,7 +388,7 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
 
         try
         {
-            return (await _client.Images.InspectImageAsync(image, cancellationToken)).ID;
+            return await _client.Images.InspectImageAsync(image, cancellationToken);
         }
         catch (DockerImageNotFoundException)
         {

@@ -98,32 +98,6 @@ public class PlatformApiTests(FakeEmulatorFixture fixture) : IClassFixture<FakeE
         Assert.Equal(Environment.MachineName, (string?)group["clusters"]![0]!["name"]);
     }
 
-    [Theory]
-    [InlineData("NVIDIA H100 80GB HBM3", "H100")]
-    [InlineData("NVIDIA A100-SXM4-80GB", "A100_80GB")]
-    [InlineData("NVIDIA A100-PCIE-40GB", "A100")]
-    [InlineData("NVIDIA L40S", "L40S")]
-    [InlineData("Tesla T4", "T4")]
-    [InlineData("NVIDIA RTX A6000", "RTX_A6000")]
-    public void GpuModelsAreNamedAsNvcfSpellsThem(string model, string expected) =>
-        Assert.Equal(expected, Runtime.HostGpus.NvcfName(model));
-
-    [Fact]
-    public void GpusAreReadFromTheDriver()
-    {
-        var driver = Directory.CreateTempSubdirectory();
-        Directory.CreateDirectory(Path.Combine(driver.FullName, "0000:01:00.0"));
-        File.WriteAllText(Path.Combine(driver.FullName, "0000:01:00.0", "information"), "Model: \t\t NVIDIA H100 80GB HBM3\nIRQ: 42\n");
-
-        var gpu = Assert.Single(Runtime.HostGpus.Detect(driver.FullName));
-
-        Assert.Equal("H100", gpu.Name);
-        Assert.Equal("0000:01:00.0", gpu.BusId);
-        var described = Assert.Single(Emulator.Api.ClusterGroupsApi.Describe([gpu], "nca").ClusterGroups[0].Gpus);
-        Assert.Equal("local.GPU.H100_1x", described.InstanceTypes[0].Name);
-        Assert.Empty(Runtime.HostGpus.Detect(Path.Combine(driver.FullName, "missing")));
-    }
-
     [Fact]
     public async Task AssetsAreCreatedUploadedWithoutATokenListedAndDeleted()
     {

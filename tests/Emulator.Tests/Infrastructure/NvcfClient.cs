@@ -16,13 +16,15 @@ public static class NvcfClient
         return (await response.Content.ReadFromJsonAsync<JsonObject>())!["function"]!.AsObject();
     }
 
-    public static async Task<JsonObject> DeployAsync(this HttpClient http, JsonObject function, int minInstances = 1, int maxInstances = 1, int maxRequestConcurrency = 1)
+    public static async Task<JsonObject> DeployAsync(
+        this HttpClient http, JsonObject function, int minInstances = 1, int maxInstances = 1, int maxRequestConcurrency = 1,
+        string gpu = "L40", string instanceType = "gl40_1.br20_2xlarge")
     {
         using var response = await http.PostAsJsonAsync(DeploymentPath(function), new
         {
             deploymentSpecifications = new[]
             {
-                new { gpu = "L40", instanceType = "gl40_1.br20_2xlarge", minInstances, maxInstances, maxRequestConcurrency },
+                new { gpu, instanceType, minInstances, maxInstances, maxRequestConcurrency },
             },
         });
         await EnsureAsync(response, HttpStatusCode.OK);
