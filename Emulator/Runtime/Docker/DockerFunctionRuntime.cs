@@ -256,6 +256,17 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
 
             var labels = inspected.Config?.Labels ?? container.Labels ?? new Dictionary<string, string>();
             var endpoints = new Dictionary<int, Uri>();
+            if (IsHostNetwork(inspected.HostConfig?.NetworkMode))
+            {
+                foreach (var key in inspected.Config?.ExposedPorts?.Keys ?? [])
+                {
+                    if (key.EndsWith("/tcp", StringComparison.Ordinal) && int.TryParse(key[..^4], CultureInfo.InvariantCulture, out var port))
+                    {
+                        endpoints[port] = HostNetworkEndpoint(port);
+                    }
+                }
+            }
+
             foreach (var (key, bindings) in inspected.NetworkSettings?.Ports ?? new Dictionary<string, IList<PortBinding>>())
             {
                 if (key.EndsWith("/tcp", StringComparison.Ordinal)
@@ -352,9 +363,12 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
                     $"{spec.Folders.InputAssets}:{InstanceFolders.ContainerInputAssets}",
                     $"{spec.Folders.Response}:{InstanceFolders.ContainerResponse}",
                 ],
-                PortBindings = ports.ToDictionary(
-                    p => p,
-                    IList<PortBinding> (_) => [new PortBinding { HostIP = _options.PublishAddress, HostPort = string.Empty }]),
+                NetworkMode = string.IsNullOrEmpty(_options.NetworkMode) ? null! : _options.NetworkMode,
+                PortBindings = IsHostNetwork(_options.NetworkMode)
+                    ? null!
+                    : ports.ToDictionary(
+                        p => p,
+                        IList<PortBinding> (_) => [new PortBinding { HostIP = _options.PublishAddress, HostPort = string.Empty }]),
             },
         };
     }
@@ -400,6 +414,12 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
     private Dictionary<int, Uri> ResolveEndpoints(ContainerInspectResponse inspected, IReadOnlyList<int> ports)
     {
         var endpoints = new Dictionary<int, Uri>();
+        if (IsHostNetwork(inspected.HostConfig?.NetworkMode))
+        {
+            // The container listens on the host's own ports: nothing is published, nothing to look up.
+            return ports.Distinct().ToDictionary(port => port, HostNetworkEndpoint);
+        }
+
         foreach (var port in ports.Distinct())
         {
             var key = port.ToString(CultureInfo.InvariantCulture) + "/tcp";
@@ -466,6 +486,11 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
 
         return true;
     }
+
+    private static bool IsHostNetwork(string? networkMode) => string.Equals(networkMode, "host", StringComparison.OrdinalIgnoreCase);
+
+    private Uri HostNetworkEndpoint(int port) =>
+        new(string.Create(CultureInfo.InvariantCulture, $"http://{_options.PublishAddress}:{port}"));
 
     private static string ContainerName(InstanceSpec spec)
     {

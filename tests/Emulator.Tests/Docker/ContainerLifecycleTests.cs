@@ -116,6 +116,33 @@ public class ContainerLifecycleTests(DockerFixture docker)
     }
 
     [Fact]
+    public async Task WithHostNetworkingTheContainerListensOnTheHostsOwnPort()
+    {
+        // For engines started without a bridge (--bridge=none), as on GPU machines without iptables.
+        var port = FreePort();
+        await using var emulator = new EmulatorFactory(settings: new Dictionary<string, string?> { ["Emulator:Docker:NetworkMode"] = "host" });
+        using var http = emulator.CreateNvcfClient();
+        var function = await http.CreateFunctionAsync(new
+        {
+            name = "host-network",
+            inferenceUrl = "/cgi-bin/env",
+            inferencePort = port,
+            containerImage = DockerFixture.CgiImage,
+            containerArgs = $"httpd -f -p {port} -h /www",
+        });
+        await http.DeployAsync(function);
+        await http.WaitForStatusAsync(function, Timeout, "ACTIVE");
+
+        using var response = await http.InvokeAsync(function.Id(), "{}");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var container = Assert.Single(await docker.ContainersOfAsync(function.Id()));
+        Assert.Equal("host", container.HostConfig.NetworkMode);
+        Assert.Empty(container.Ports);
+        await http.UndeployAsync(function);
+    }
+
+    [Fact]
     public async Task AnInstanceKilledBehindTheEmulatorsBackIsReplaced()
     {
         var function = await Http.CreateFunctionAsync(new { name = "killed", inferenceUrl = "/echo", containerImage = DockerFixture.EchoImage });
@@ -242,5 +269,12 @@ public class ContainerLifecycleTests(DockerFixture docker)
         });
         await docker.Docker.Containers.StartContainerAsync(created.ID, new ContainerStartParameters());
         return created.ID;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
