@@ -16,6 +16,7 @@ public sealed class DockerFixture : IAsyncLifetime
     public const string GrpcImage = "nvcf-samples/grpc-echo:latest";
     public const string StreamingImage = "nvcf-samples/streaming:latest";
     public const string ProgressImage = "nvcf-samples/progress:latest";
+    public const string CudaImage = "nvcf-samples/cuda:latest";
 
     public DockerClient Docker { get; } = new DockerClientBuilder().Build();
 
@@ -34,7 +35,7 @@ public sealed class DockerFixture : IAsyncLifetime
             throw new InvalidOperationException($"The Docker engine is not reachable ({e.Message}). Run eng/setup.sh, which installs and starts one.", e);
         }
 
-        foreach (var image in new[] { EchoImage, CgiImage, GrpcImage, StreamingImage, ProgressImage })
+        foreach (var image in new[] { EchoImage, CgiImage, GrpcImage, StreamingImage, ProgressImage, CudaImage })
         {
             try
             {

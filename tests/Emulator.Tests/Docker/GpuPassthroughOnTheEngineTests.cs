@@ -43,6 +43,32 @@ public sealed class GpuPassthroughOnTheEngineTests(DockerFixture docker)
     }
 
     [Fact]
+    public async Task TheCudaSampleAnswersThroughTheEmulatorWithItsDeviceAndChecksum()
+    {
+        // Where eng/setup.sh found no nvcc (CI), the sample is its CPU build: same contract, same checksum.
+        var function = await docker.Http.CreateFunctionAsync(new
+        {
+            name = "cuda-sample",
+            inferenceUrl = "/v1/cuda",
+            inferencePort = 8000,
+            containerImage = DockerFixture.CudaImage,
+            health = new { protocol = "HTTP", uri = "/health", port = 8000, timeout = "PT10S", expectedStatusCode = 200 },
+        });
+        await docker.Http.DeployAsync(function, gpu: "H100", instanceType: "local.GPU.H100_1x");
+        await docker.Http.WaitForStatusAsync(function, Timeout, "ACTIVE");
+
+        using var response = await docker.Http.InvokeAsync(function.Id(), """{"n":1000000}""");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var result = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.False(string.IsNullOrEmpty((string?)result["device"]));
+        Assert.Equal(999_000_000L, (long?)result["checksum"]); // Σ 2·(i mod 1000) over 10⁶ elements
+        Assert.True((bool?)result["ok"]);
+        Assert.Equal(function.VersionId().ToString(), (string?)result["functionVersionId"]);
+        await docker.Http.UndeployAsync(function);
+    }
+
+    [Fact]
     public async Task AStartTheEngineRefusesTurnsTheDeploymentToErrorWithItsCauseAndLeavesNoContainer()
     {
         // This engine has no NVIDIA runtime: asking for its device driver fails the container's start.
