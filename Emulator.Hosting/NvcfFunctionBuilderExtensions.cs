@@ -15,9 +15,20 @@ public static class NvcfFunctionBuilderExtensions
     public const string StateConnectionName = "state";
 
     /// <summary>
+    /// Aspire turns on the OTLP exporter's in-memory retry for projects. When nothing answers at the OTLP endpoint (no
+    /// dashboard: Aspire.Hosting.Testing turns it off and still gives a placeholder endpoint), the last export at
+    /// shutdown retries until the export timeout (10 s). DCP stops a project by sending SIGTERM to its <c>dotnet run</c>,
+    /// which passes it on and waits for the emulator; after 6 s DCP kills it, and the emulator, left running, is killed
+    /// 6 s later with the stop reported as failed: a restart failed with "Failed to stop resource". Without the retry a
+    /// failed export is dropped at once and the emulator stops in under a second.
+    /// </summary>
+    private const string OtlpRetryVariable = "OTEL_DOTNET_EXPERIMENTAL_OTLP_RETRY";
+
+    /// <summary>
     /// Adds the NVCF emulator project, set up the way the function resources expect: no launch profile, an
     /// <c>http</c> endpoint for the NVCF API, a <c>grpc</c> endpoint for gRPC invocations (passed to the emulator as
-    /// <c>Emulator__GrpcUrl</c>), and a health check on <c>/health</c> so that ready means answering.
+    /// <c>Emulator__GrpcUrl</c>), a health check on <c>/health</c> so that ready means answering, and no OTLP export
+    /// retries, so that stopping or restarting it never waits for telemetry that cannot be delivered.
     /// </summary>
     /// <remarks>
     /// The project type comes from the app host's own project reference to the emulator (Aspire generates
@@ -40,7 +51,8 @@ public static class NvcfFunctionBuilderExtensions
 
         // gRPC invocations have a cleartext HTTP/2 listener of their own, on the "grpc" endpoint.
         var grpc = emulator.GetEndpoint("grpc");
-        return emulator.WithEnvironment("Emulator__GrpcUrl", ReferenceExpression.Create($"http://127.0.0.1:{grpc.Property(EndpointProperty.TargetPort)}"));
+        return emulator.WithEnvironment("Emulator__GrpcUrl", ReferenceExpression.Create($"http://127.0.0.1:{grpc.Property(EndpointProperty.TargetPort)}"))
+            .WithEnvironment(context => context.EnvironmentVariables.Remove(OtlpRetryVariable));
     }
 
     /// <summary>

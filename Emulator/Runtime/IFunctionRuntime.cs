@@ -27,7 +27,10 @@ public interface IFunctionRuntime
     /// <summary>Stops and removes the instance's container; a container already gone is not an error.</summary>
     Task RemoveAsync(RuntimeInstance instance, CancellationToken cancellationToken);
 
-    /// <summary>Removes containers left behind by emulator processes that no longer run. Returns how many.</summary>
+    /// <summary>
+    /// Removes containers left behind by emulator processes that no longer run, except those kept for a durable store
+    /// (the next emulator on that store adopts or removes them). Returns how many.
+    /// </summary>
     Task<int> ReapStaleAsync(CancellationToken cancellationToken);
 
     /// <summary>

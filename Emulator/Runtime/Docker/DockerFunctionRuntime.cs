@@ -211,8 +211,9 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
         foreach (var container in containers)
         {
             var owner = EmulatorProcess.Parse(container.Labels?.TryGetValue(ContainerLabels.Owner, out var o) == true ? o : null);
-            if (owner is null || !owner.IsGone())
+            if (owner is null || !owner.IsGone() || container.Labels?.ContainsKey(ContainerLabels.State) == true)
             {
+                // Alive, or kept for a durable store: its next emulator (maybe restarting right now) adopts or removes it.
                 continue;
             }
 

@@ -170,11 +170,12 @@ public class ContainerLifecycleTests(DockerFixture docker)
     }
 
     [Fact]
-    public async Task ContainersLeftByAGoneEmulatorAreReapedAtStartAndOthersAreLeftAlone()
+    public async Task ContainersLeftByAGoneEmulatorAreReapedAtStartAndOthersAndDurableOnesAreLeftAlone()
     {
         var gone = new EmulatorProcess(EmulatorProcess.Current.Host, 4_194_000, 1).ToString();
         var stale = await CreateSleeperAsync(new() { [ContainerLabels.Managed] = "true", [ContainerLabels.Owner] = gone });
         var foreign = await CreateSleeperAsync(new() { ["purpose"] = "not the emulator's" });
+        var durable = await CreateSleeperAsync(new() { [ContainerLabels.Managed] = "true", [ContainerLabels.Owner] = gone, [ContainerLabels.State] = "a-redis-store" });
         try
         {
             await using var emulator = new EmulatorFactory(settings: new Dictionary<string, string?>());
@@ -184,10 +185,12 @@ public class ContainerLifecycleTests(DockerFixture docker)
             await Assert.ThrowsAsync<global::Docker.DotNet.DockerContainerNotFoundException>(
                 () => docker.Docker.Containers.InspectContainerAsync(stale));
             Assert.True((await docker.Docker.Containers.InspectContainerAsync(foreign)).State?.Running);
+            Assert.True((await docker.Docker.Containers.InspectContainerAsync(durable)).State?.Running); // waits for its store's next emulator
         }
         finally
         {
             await docker.Docker.Containers.RemoveContainerAsync(foreign, new ContainerRemoveParameters { Force = true });
+            await docker.Docker.Containers.RemoveContainerAsync(durable, new ContainerRemoveParameters { Force = true });
             try
             {
                 await docker.Docker.Containers.RemoveContainerAsync(stale, new ContainerRemoveParameters { Force = true });
