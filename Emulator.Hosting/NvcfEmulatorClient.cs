@@ -171,7 +171,8 @@ internal sealed record NvcfFunctionDto(
     IReadOnlyList<NvcfEnvironmentEntry>? ContainerEnvironment = null,
     DateTime CreatedAt = default);
 
-internal sealed record NvcfInstanceDto(Guid InstanceId, string InstanceStatus, string Location);
+/// <param name="Gpus">What the instance runs on, e.g. "GPU 0 (H100), raw device mode (…)" or "CPU (…)".</param>
+internal sealed record NvcfInstanceDto(Guid InstanceId, string InstanceStatus, string Location, string? Gpus = null);
 
 internal sealed record NvcfDeploymentRequest(IReadOnlyList<NvcfDeploymentSpecificationDto> DeploymentSpecifications);
 
@@ -179,7 +180,13 @@ internal sealed record NvcfDeploymentSpecificationDto(string Gpu, string Instanc
 
 internal sealed record NvcfDeploymentResponse(NvcfDeploymentDto Deployment);
 
-internal sealed record NvcfDeploymentDto(string FunctionStatus, IReadOnlyList<NvcfDeploymentHealthDto>? HealthInfo);
+internal sealed record NvcfDeploymentDto(
+    string FunctionStatus,
+    IReadOnlyList<NvcfDeploymentHealthDto>? HealthInfo,
+    IReadOnlyList<NvcfPlacementDto>? DeploymentSpecifications = null);
+
+/// <param name="Placement">What was asked and what the instances get on this host (the emulator's <c>placement</c>).</param>
+internal sealed record NvcfPlacementDto(string? Placement);
 
 internal sealed record NvcfDeploymentHealthDto(string? Error);
 

@@ -432,7 +432,7 @@ internal sealed class NvcfFunctionDeployer(
                     var version = await client.GetFunctionVersionAsync(functionId, versionId, cancellationToken);
                     var status = version.Status;
                     var instances = version.ActiveInstances ?? [];
-                    var instancesKey = string.Join('\n', instances.Select(i => $"{i.Location} {i.InstanceStatus} {i.InstanceId}").Order(StringComparer.Ordinal));
+                    var instancesKey = string.Join('\n', instances.Select(i => $"{i.Location} {i.InstanceStatus} {i.InstanceId} {i.Gpus}").Order(StringComparer.Ordinal));
                     if (instancesKey != lastInstances)
                     {
                         lastInstances = instancesKey;
@@ -473,6 +473,8 @@ internal sealed class NvcfFunctionDeployer(
         switch (status)
         {
             case "ACTIVE":
+                var placement = (await client.FindDeploymentAsync(functionId, versionId, cancellationToken))?.DeploymentSpecifications?
+                    .Select(s => s.Placement).FirstOrDefault(p => !string.IsNullOrEmpty(p));
                 var invokeUrl = InvokeUrl(client.BaseAddress, functionId);
                 var curl = $"curl -X POST {invokeUrl} -H \"Authorization: Bearer {NvcfEmulatorClient.BearerToken}\" -H \"Content-Type: application/json\" -d '{{\"hello\":\"nvcf\"}}'";
                 NvcfLog.FunctionActive(resourceLogger, function.Name, curl);
@@ -480,7 +482,11 @@ internal sealed class NvcfFunctionDeployer(
                 await notifications.PublishUpdateAsync(function, s => s with
                 {
                     State = s_active,
-                    Properties = Merge(s.Properties, Property(NvcfFunctionProperties.FunctionStatus, status, "NVCF status"), Property(NvcfFunctionProperties.Error, null, "Error")),
+                    Properties = Merge(
+                        s.Properties,
+                        Property(NvcfFunctionProperties.FunctionStatus, status, "NVCF status"),
+                        Property(NvcfFunctionProperties.Error, null, "Error"),
+                        Property(NvcfFunctionProperties.GpuPlacement, placement, "GPU")),
                 });
                 break;
             case "ERROR":
@@ -489,7 +495,10 @@ internal sealed class NvcfFunctionDeployer(
                     ?? "The emulator reported the deployment as ERROR without a reason.";
                 await notifications.PublishUpdateAsync(function, s => s with
                 {
-                    Properties = Merge(s.Properties, Property(NvcfFunctionProperties.FunctionStatus, status, "NVCF status")),
+                    Properties = Merge(
+                        s.Properties,
+                        Property(NvcfFunctionProperties.FunctionStatus, status, "NVCF status"),
+                        Property(NvcfFunctionProperties.GpuPlacement, deployment?.DeploymentSpecifications?.Select(d => d.Placement).FirstOrDefault(p => !string.IsNullOrEmpty(p)), "GPU")),
                 });
                 await FailAsync(function, resourceLogger, error);
                 break;
@@ -521,7 +530,9 @@ internal sealed class NvcfFunctionDeployer(
                 n++;
                 properties.Add(Property(
                     NvcfFunctionProperties.InstancePrefix + n.ToString(CultureInfo.InvariantCulture),
-                    $"{instance.Location} ({instance.InstanceStatus}, instance {instance.InstanceId})",
+                    instance.Gpus is { Length: > 0 } gpus
+                        ? $"{instance.Location} ({instance.InstanceStatus}, {gpus}, instance {instance.InstanceId})"
+                        : $"{instance.Location} ({instance.InstanceStatus}, instance {instance.InstanceId})",
                     $"Instance {n}"));
             }
 

@@ -24,13 +24,16 @@ public static class NvcfFunctionProperties
     /// <summary>The deployment specification in one line.</summary>
     public const string Deployment = "nvcf.deployment";
 
+    /// <summary>What the deployment asked for and what its instances run on here (GPU mode, host GPUs, or the CPU).</summary>
+    public const string GpuPlacement = "nvcf.gpuPlacement";
+
     /// <summary>The URL to POST invocations to.</summary>
     public const string InvokeUrl = "nvcf.invokeUrl";
 
     /// <summary>The number of running instances (<c>activeInstances</c>).</summary>
     public const string InstanceCount = "nvcf.instances";
 
-    /// <summary>The prefix of one property per running instance (<c>nvcf.instance.1</c>, ...): its container name, status and instance ID.</summary>
+    /// <summary>The prefix of one property per running instance (<c>nvcf.instance.1</c>, ...): its container name, status, GPUs and instance ID.</summary>
     public const string InstancePrefix = "nvcf.instance.";
 
     /// <summary>The Dockerfile the image is built from, for functions added from a Dockerfile.</summary>

@@ -21,6 +21,10 @@ public sealed class FunctionResourceTests(AppHostFixture fixture)
         Assert.True(Guid.TryParse(Property(snapshot, NvcfFunctionProperties.FunctionId), out _));
         Assert.True(Guid.TryParse(Property(snapshot, NvcfFunctionProperties.VersionId), out _));
         Assert.Contains(snapshot.Urls, u => u.Url.Contains($"/v2/nvcf/pexec/functions/{Property(snapshot, NvcfFunctionProperties.FunctionId)}", StringComparison.Ordinal));
+
+        // What the deployment asked for and what it runs on: the CPU on machines without a GPU, as in CI.
+        Assert.StartsWith("asked L40 × 1 per instance", Property(snapshot, NvcfFunctionProperties.GpuPlacement), StringComparison.Ordinal);
+        Assert.Contains(snapshot.Properties, p => p.Name.StartsWith(NvcfFunctionProperties.InstancePrefix, StringComparison.Ordinal) && p.Value is string v && v.Contains(" (ACTIVE, ", StringComparison.Ordinal));
     }
 
     [Fact]
