@@ -43,6 +43,28 @@ public sealed class GpuPassthroughOnTheEngineTests(DockerFixture docker)
     }
 
     [Fact]
+    public async Task WithoutAGpuARequiredGpuFailsTheDeploymentSayingWhyAndStartsNoContainer()
+    {
+        var empty = Directory.CreateTempSubdirectory().FullName;
+        await using var emulator = new EmulatorFactory(settings: new Dictionary<string, string?>
+        {
+            ["Emulator:Gpu:DeviceFolder"] = empty,
+            ["Emulator:Gpu:DriverFolder"] = empty,
+            ["Emulator:Gpu:Required"] = "true",
+        });
+        using var http = emulator.CreateNvcfClient();
+        var function = await http.CreateFunctionAsync(new { name = "gpu-required", inferenceUrl = "/cgi-bin/env", containerImage = DockerFixture.CgiImage });
+
+        await http.DeployAsync(function, gpu: "H100", instanceType: "local.GPU.H100_1x");
+        var failed = await http.WaitForStatusAsync(function, Timeout, "ERROR");
+
+        Assert.StartsWith("A GPU is required (Emulator:Gpu:Required) but none was found", (string?)failed["healthInfo"]![0]!["error"], StringComparison.Ordinal);
+        Assert.Contains("refused", (string?)failed["deploymentSpecifications"]![0]!["placement"], StringComparison.Ordinal);
+        Assert.Empty(await docker.ContainersOfAsync(function.Id()));
+        await http.UndeployAsync(function);
+    }
+
+    [Fact]
     public async Task TheCudaSampleAnswersThroughTheEmulatorWithItsDeviceAndChecksum()
     {
         // Where eng/setup.sh found no nvcc (CI), the sample is its CPU build: same contract, same checksum.
