@@ -16,6 +16,12 @@ public sealed class EmulatorTelemetry : IDisposable
 
     public static readonly ActivitySource Source = new(Name);
 
+    /// <summary>Seconds, from a few milliseconds (a quick function) to minutes (a long inference or a 202).</summary>
+    private static readonly IReadOnlyList<double> DurationBuckets =
+        [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30, 60, 120, 300, 600, 1200];
+
+    private static readonly Orchestration.InstanceState[] InstanceStates = Enum.GetValues<Orchestration.InstanceState>();
+
     private readonly Meter _meter;
     private readonly Counter<long> _invocations;
     private readonly Histogram<double> _duration;
@@ -24,7 +30,11 @@ public sealed class EmulatorTelemetry : IDisposable
     {
         _meter = meters.Create(Name);
         _invocations = _meter.CreateCounter<long>("nvcf.invocations", "{invocation}", "Invocations answered, by function version and HTTP status.");
-        _duration = _meter.CreateHistogram<double>("nvcf.invocation.duration", "s", "Time from an invocation's arrival to the end of its answer (or to its 202).");
+        _duration = _meter.CreateHistogram(
+            "nvcf.invocation.duration",
+            "s",
+            "Time from an invocation's arrival to the end of its answer (or to its 202).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
         _meter.CreateObservableGauge(
             "nvcf.queue.depth",
             () => router.AllRoutes().Select(r => new Measurement<int>(r.Pool.QueueDepth, VersionTags(r))),
@@ -32,9 +42,14 @@ public sealed class EmulatorTelemetry : IDisposable
             "Requests waiting for an instance slot.");
         _meter.CreateObservableGauge(
             "nvcf.instances",
-            () => router.AllRoutes().SelectMany(r => orchestrator.InstancesOf(r.Version.VersionId)
-                .GroupBy(i => i.State)
-                .Select(g => new Measurement<int>(g.Count(), [.. VersionTags(r), new("nvcf.instance.state", g.Key.ToString().ToUpperInvariant())]))),
+            () => router.AllRoutes().SelectMany(r =>
+            {
+                // Every state, with 0 for those no instance is in, so a state left behind does not keep its last count.
+                var instances = orchestrator.InstancesOf(r.Version.VersionId);
+                return InstanceStates.Select(state => new Measurement<int>(
+                    instances.Count(i => i.State == state),
+                    [.. VersionTags(r), new("nvcf.instance.state", state.ToString().ToUpperInvariant())]));
+            }),
             "{instance}",
             "Instances of deployed function versions, by state.");
     }

@@ -51,7 +51,7 @@ public sealed class InvocationForwarder : IDisposable
         }
         else if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? request.ContentLength > 0)
         {
-            message.Content = new StreamContent(request.Body);
+            message.Content = new StreamingRequestContent(request.Body);
         }
 
         CopyRequestHeaders(request.Headers, message, skipContentHeaders: invocation.Content is not null);

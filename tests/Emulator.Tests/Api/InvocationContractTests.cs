@@ -42,6 +42,23 @@ public class InvocationContractTests(FakeEmulatorFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task TheCallersBodyReachesTheFunctionAsItArrivesNotWhenItEnds()
+    {
+        var function = await DeployedAsync("arrivals", "/arrivals");
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/v2/nvcf/pexec/functions/{function.Id()}")
+        {
+            Content = new TwoPartContent(TimeSpan.FromMilliseconds(800)),
+        };
+
+        using var response = await Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var arrivals = (await response.Content.ReadFromJsonAsync<long[]>())!;
+        Assert.True(arrivals.Length >= 2, $"The body arrived in one piece: [{string.Join(", ", arrivals)}] ms");
+        Assert.True(arrivals[^1] - arrivals[0] >= 400, $"The first part was held back until the second: [{string.Join(", ", arrivals)}] ms");
+    }
+
+    [Fact]
     public async Task AResultNobodyPollsForExpires()
     {
         var function = await DeployedAsync("expiring", "/slow");
@@ -201,5 +218,23 @@ public class InvocationContractTests(FakeEmulatorFixture fixture) : IClassFixtur
         await Http.DeployAsync(function, maxRequestConcurrency: 4);
         await Http.WaitForStatusAsync(function, Timeout, "ACTIVE");
         return function;
+    }
+
+    /// <summary>A body sent in two parts with a pause between them, as a client streaming its input does.</summary>
+    private sealed class TwoPartContent(TimeSpan pause) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            await stream.WriteAsync("{\"part\":1}\n"u8.ToArray());
+            await stream.FlushAsync();
+            await Task.Delay(pause);
+            await stream.WriteAsync("{\"part\":2}\n"u8.ToArray());
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = -1;
+            return false;
+        }
     }
 }

@@ -12,7 +12,8 @@ namespace Nvcf.Emulator.Tests.Infrastructure;
 /// <summary>
 /// A real HTTP server standing in for function containers in the in-process tests:
 /// <c>POST /echo</c> echoes, <c>POST /headers</c> returns the request headers as JSON,
-/// <c>POST /slow</c> answers when <see cref="ReleaseSlow"/> is called, health at <c>/v2/health/ready</c>.
+/// <c>POST /slow</c> answers when <see cref="ReleaseSlow"/> is called, <c>POST /arrivals</c> tells when each piece of
+/// the body arrived, health at <c>/v2/health/ready</c>.
 /// </summary>
 public sealed class FakeContainerServer : IAsyncDisposable
 {
@@ -41,6 +42,19 @@ public sealed class FakeContainerServer : IAsyncDisposable
             Interlocked.Increment(ref _slowStarted);
             await release;
             return Results.Text("done");
+        });
+        _app.MapPost("/arrivals", async (HttpContext context) =>
+        {
+            // When each piece of the body arrived, in milliseconds after the request did.
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var arrivals = new List<long>();
+            var buffer = new byte[4096];
+            while (await context.Request.Body.ReadAsync(buffer) > 0)
+            {
+                arrivals.Add(clock.ElapsedMilliseconds);
+            }
+
+            return Results.Json(arrivals);
         });
         _app.MapPost("/fail", () => Results.Json(new { error = "model exploded" }, statusCode: 503));
         _app.MapPost("/big", () => Results.Bytes(new byte[(5 * 1024 * 1024) + 1], "application/octet-stream"));
