@@ -430,6 +430,8 @@ if have_image "$aspnet_public"; then images+=("$aspnet_public"); else images+=("
 images+=("$redis_image")
 if have_image "$busybox_public"; then images+=("$busybox_public"); else images+=("$busybox_local"); fi
 if [[ ${NVCF_SKIP_SAMPLES:-0} != 1 ]]; then
+    # samples/cuda compiles with nvcc where there is one, else its CPU build with g++.
+    command -v nvcc >/dev/null 2>&1 || [[ -x /usr/local/cuda/bin/nvcc ]] || command -v g++ >/dev/null 2>&1 || apt_install g++
     while read -r image; do
         images+=("$image")
     done < <(bash "$repo_root/eng/build-samples.sh" --quiet)
