@@ -25,6 +25,8 @@ internal sealed class VersionSupervisor : IAsyncDisposable
     private readonly string? _stateId;
     private readonly Channel<Signal> _signals = Channel.CreateUnbounded<Signal>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _stopLock = new();
+    private Task? _stopped;
     private readonly List<InstanceRunner> _instances = [];
     private volatile IReadOnlyList<InstanceRunner> _snapshot = [];
     private volatile Deployment _deployment;
@@ -93,15 +95,17 @@ internal sealed class VersionSupervisor : IAsyncDisposable
     /// </summary>
     public async Task<int> DetachAsync()
     {
-        Retire();
-        Route.Pool.Close(new InstancePoolClosedException("The emulator is shutting down."));
-        await _stop.CancelAsync();
-        await _loop;
-        var count = _instances.Count;
-        await Task.WhenAll(_instances.Select(i => i.DetachAsync()));
-        _instances.Clear();
-        _snapshot = [];
-        _stop.Dispose();
+        var count = 0;
+        await OnceAsync(async () =>
+        {
+            Retire();
+            Route.Pool.Close(new InstancePoolClosedException("The emulator is shutting down."));
+            await _stop.CancelAsync();
+            await _loop;
+            var instances = TakeInstances();
+            count = instances.Count;
+            await Task.WhenAll(instances.Select(i => i.DetachAsync()));
+        });
         return count;
     }
 
@@ -130,26 +134,41 @@ internal sealed class VersionSupervisor : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops the loop and removes every instance; waiting requests fail with <paramref name="reason"/>.</summary>
-    public async Task StopAsync(string reason)
+    /// <summary>
+    /// Stops the loop and removes every instance; waiting requests fail with <paramref name="reason"/>. An undeploy and
+    /// the emulator's shutdown may both ask: the second waits for the first.
+    /// </summary>
+    public Task StopAsync(string reason) => OnceAsync(async () =>
     {
         Retire();
         Route.Pool.Close(new InstancePoolClosedException(reason));
         await _stop.CancelAsync();
         await _loop;
-        await Task.WhenAll(_instances.Select(i => i.StopAsync()));
-        _instances.Clear();
-        _snapshot = [];
-    }
+        await Task.WhenAll(TakeInstances().Select(i => i.StopAsync()));
+    });
 
     public async ValueTask DisposeAsync()
     {
-        if (!_stop.IsCancellationRequested)
-        {
-            await StopAsync("The emulator is shutting down.");
-        }
-
+        await StopAsync("The emulator is shutting down.");
         _stop.Dispose();
+    }
+
+    /// <summary>Runs the first stop (or detach) asked for; later callers get the same task.</summary>
+    private Task OnceAsync(Func<Task> stop)
+    {
+        lock (_stopLock)
+        {
+            return _stopped ??= stop();
+        }
+    }
+
+    /// <summary>The instances, taken out of the supervisor (its loop has ended).</summary>
+    private List<InstanceRunner> TakeInstances()
+    {
+        var instances = _instances.ToList();
+        _instances.Clear();
+        _snapshot = [];
+        return instances;
     }
 
     private async Task RunAsync(CancellationToken stop)
