@@ -12,6 +12,36 @@ public class AbFlowTests(DockerFixture docker, ITestOutputHelper output)
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(1);
 
     [Fact]
+    public async Task AnImageRebuiltUnderTheSameTagRunsOnTheNextDeploy()
+    {
+        // The dev loop: edit, docker build -t same:tag, redeploy; the new containers run the new build.
+        var tag = $"nvcf-test/dev-loop:{Guid.NewGuid():N}";
+        await BuildAsync(tag, build: 1);
+        try
+        {
+            var http = docker.Http;
+            var function = await http.CreateFunctionAsync(new { name = "dev-loop", inferenceUrl = "/cgi-bin/env", inferencePort = 8000, containerImage = tag });
+            await http.DeployAsync(function);
+            await http.WaitForStatusAsync(function, Timeout, "ACTIVE");
+            Assert.Contains("DEV_LOOP_BUILD=1\n", await InvokeTextAsync(function), StringComparison.Ordinal);
+            var firstImage = Assert.Single(await docker.ContainersOfAsync(function.Id())).ImageID;
+
+            await BuildAsync(tag, build: 2);
+            await http.UndeployAsync(function);
+            await http.DeployAsync(function);
+            await http.WaitForStatusAsync(function, Timeout, "ACTIVE");
+
+            Assert.Contains("DEV_LOOP_BUILD=2\n", await InvokeTextAsync(function), StringComparison.Ordinal);
+            Assert.NotEqual(firstImage, Assert.Single(await docker.ContainersOfAsync(function.Id())).ImageID);
+            await http.UndeployAsync(function);
+        }
+        finally
+        {
+            await RunDockerAsync(null, "image", "rm", "--force", tag);
+        }
+    }
+
+    [Fact]
     public async Task TwoDeployedVersionsBothAnswerByFunctionIdUntilTheOldOneIsUndeployed()
     {
         var http = docker.Http;
@@ -64,5 +94,32 @@ public class AbFlowTests(DockerFixture docker, ITestOutputHelper output)
         }
 
         return answeredBy;
+    }
+
+    private async Task<string> InvokeTextAsync(System.Text.Json.Nodes.JsonObject function)
+    {
+        using var response = await docker.Http.InvokeAsync(function.Id(), "{}");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await response.Content.ReadAsStringAsync();
+    }
+
+    /// <summary>Builds the test function image anew under <paramref name="tag"/>, told apart by its environment.</summary>
+    private static Task BuildAsync(string tag, int build) =>
+        RunDockerAsync($"FROM {DockerFixture.CgiImage}\nENV DEV_LOOP_BUILD={build}\n", "build", "--quiet", "--tag", tag, "-");
+
+    private static async Task RunDockerAsync(string? input, params string[] arguments)
+    {
+        using var process = Process.Start(new ProcessStartInfo("docker", arguments)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        await process.StandardInput.WriteAsync(input);
+        process.StandardInput.Close();
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, $"docker {string.Join(' ', arguments)} failed: {error}{await output}");
     }
 }
