@@ -61,6 +61,7 @@ public static class EmulatorServiceCollectionExtensions
         app.MapQueuesApi();
         app.MapClusterGroupsApi();
         app.MapAssetsApi();
+        app.MapSecretsApi();
         return app;
     }
 }

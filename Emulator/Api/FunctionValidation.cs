@@ -120,7 +120,7 @@ public static partial class FunctionValidation
             return Field(CreateObject, "description", r.Description, "size must be between 0 and 256");
         }
 
-        if (ValidateSecrets(r.Secrets) is { } secretError)
+        if (ValidateSecrets(CreateObject, r.Secrets) is { } secretError)
         {
             return secretError;
         }
@@ -199,7 +199,23 @@ public static partial class FunctionValidation
             : null;
     }
 
-    private static string? ValidateSecrets(List<SecretDto>? secrets)
+    /// <summary>The secrets of <c>PUT /v2/nvcf/secrets/functions/…</c>: present, each valid, no name twice.</summary>
+    public static string? ValidateSecretsUpdate(Guid functionId, Guid versionId, List<SecretDto>? secrets)
+    {
+        if (secrets is null || secrets.Count == 0)
+        {
+            return $"Function id '{functionId}', version '{versionId}': Missing secrets in the payload";
+        }
+
+        if (secrets.GroupBy(s => s.Name).Any(g => g.Count() > 1))
+        {
+            return $"Function id '{functionId}', version '{versionId}': Duplicate secrets keys in the payload";
+        }
+
+        return ValidateSecrets("updateFunctionSecretsRequest", secrets);
+    }
+
+    private static string? ValidateSecrets(string objectName, List<SecretDto>? secrets)
     {
         if (secrets is null)
         {
@@ -210,7 +226,7 @@ public static partial class FunctionValidation
         {
             if (secret.Name is null || secret.Name.Length > 48 || !SecretNamePattern().IsMatch(secret.Name))
             {
-                return Field(CreateObject, "secrets.name", secret.Name, "must match \"^[a-z0-9A-Z][a-z0-9A-Z_.\\-]*$\" and be 1 to 48 characters long");
+                return Field(objectName, "secrets.name", secret.Name, "must match \"^[a-z0-9A-Z][a-z0-9A-Z_.\\-]*$\" and be 1 to 48 characters long");
             }
 
             var value = secret.Value switch
@@ -221,7 +237,7 @@ public static partial class FunctionValidation
             };
             if (value is null || value.Length is 0 or > 32768)
             {
-                return Field(CreateObject, "secrets.value", secret.Name, "must be a string or a JSON object of 1 to 32768 characters");
+                return Field(objectName, "secrets.value", secret.Name, "must be a string or a JSON object of 1 to 32768 characters");
             }
         }
 

@@ -194,7 +194,7 @@ public static class FunctionsApi
             ? new HealthCheck(h.Protocol!.Value, h.Uri!, h.Port!.Value, h.Timeout!.Value, h.ExpectedStatusCode!.Value)
             : HealthCheck.Default(r.InferenceUrl!, r.InferencePort, r.HealthUri),
         Tags = r.Tags?.Distinct().ToList() ?? [],
-        Secrets = [.. (r.Secrets ?? []).Select(s => new Secret(s.Name!, s.Value is System.Text.Json.Nodes.JsonValue v ? v.GetValue<string>() : s.Value!.ToJsonString()))],
+        Secrets = [.. (r.Secrets ?? []).Select(s => s.ToDomain())],
         RateLimit = r.RateLimit?.ToDomain(),
         Telemetries = r.Telemetries,
         LlmInvocationConfig = r.LlmInvocationConfig,

@@ -74,7 +74,15 @@ public sealed record EnvironmentEntry(string Key, string Value);
 
 public sealed record Artifact(string Name, string Version, string Uri);
 
-public sealed record Secret(string Name, string Value);
+/// <param name="Value">The value: a string, or with <paramref name="IsObject"/> the text of a JSON object.</param>
+public sealed record Secret(string Name, string Value, bool IsObject = false)
+{
+    /// <summary>
+    /// Secrets as the update API merges them (§9): the new value wins for a name already there, the others are kept.
+    /// </summary>
+    public static IReadOnlyList<Secret> Merge(IReadOnlyList<Secret> existing, IReadOnlyList<Secret> updates) =>
+        [.. existing.Where(e => updates.All(u => u.Name != e.Name)), .. updates];
+}
 
 public sealed record FunctionModel
 {

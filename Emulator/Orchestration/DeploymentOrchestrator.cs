@@ -165,6 +165,15 @@ public sealed class DeploymentOrchestrator(
         }
     }
 
+    /// <summary>Gives a deployed version's instances their new secrets (running ones at once).</summary>
+    public void UpdateSecrets(Guid versionId, IReadOnlyList<Secret> secrets)
+    {
+        if (_supervisors.TryGetValue(versionId, out var supervisor))
+        {
+            supervisor.UpdateSecrets(secrets);
+        }
+    }
+
     /// <summary>
     /// Stops serving a version (§3.4): INACTIVE at once, so it takes no new invocations. Without
     /// <paramref name="graceful"/>, queued and in-flight requests are dropped and the containers removed before

@@ -26,6 +26,9 @@ internal sealed class VersionSupervisor : IAsyncDisposable
     private readonly Channel<Signal> _signals = Channel.CreateUnbounded<Signal>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _stopLock = new();
+    private readonly Lock _secretsLock = new();
+    private readonly Dictionary<Guid, InstanceFolders> _secretsReaders = [];
+    private IReadOnlyList<Secret> _secrets;
     private Task? _stopped;
     private readonly List<InstanceRunner> _instances = [];
     private volatile IReadOnlyList<InstanceRunner> _snapshot = [];
@@ -53,6 +56,7 @@ internal sealed class VersionSupervisor : IAsyncDisposable
         _options = options;
         _logger = logger;
         _stateId = stateId;
+        _secrets = version.Secrets;
         Route.Pool.RequestQueued += () => _signals.Writer.TryWrite(Signal.Demand);
     }
 
@@ -83,6 +87,7 @@ internal sealed class VersionSupervisor : IAsyncDisposable
             InstanceSpec.For(Version, _deployment, spec, _options.WorkDirectory, _stateId, container.InstanceId),
             spec, Version.Health, _runtime, _prober, _options, _logger);
         runner.Adopt(container.Instance);
+        GiveSecrets(runner);
         _instances.Add(runner);
         _snapshot = [.. _instances];
         _logger.InstanceAdopting(container.Instance.Name, Version.Name, Version.VersionId);
@@ -168,6 +173,11 @@ internal sealed class VersionSupervisor : IAsyncDisposable
         var instances = _instances.ToList();
         _instances.Clear();
         _snapshot = [];
+        lock (_secretsLock)
+        {
+            _secretsReaders.Clear();
+        }
+
         return instances;
     }
 
@@ -309,6 +319,7 @@ internal sealed class VersionSupervisor : IAsyncDisposable
     {
         var runner = new InstanceRunner(
             InstanceSpec.For(Version, _deployment, spec, _options.WorkDirectory, _stateId), spec, Version.Health, _runtime, _prober, _options, _logger);
+        GiveSecrets(runner);
         _instances.Add(runner);
         _logger.InstanceStarting(Version.Name, Version.VersionId, runner.InstanceId);
         runner.Start((instance, e) => _signals.Writer.TryWrite(new Signal(instance, e)));
@@ -319,7 +330,42 @@ internal sealed class VersionSupervisor : IAsyncDisposable
         Route.Pool.Remove(instance.InstanceId);
         _instances.Remove(instance);
         _snapshot = [.. _instances];
+        ForgetSecrets(instance);
         await instance.StopAsync();
+    }
+
+    /// <summary>
+    /// Replaces the secrets every instance reads from <c>/var/secrets/secrets.json</c>, at once for the running ones
+    /// (§10.7: refreshed when secrets are updated) and for those started later.
+    /// </summary>
+    public void UpdateSecrets(IReadOnlyList<Secret> secrets)
+    {
+        lock (_secretsLock)
+        {
+            _secrets = secrets;
+            foreach (var folders in _secretsReaders.Values)
+            {
+                folders.WriteSecrets(secrets);
+            }
+        }
+    }
+
+    /// <summary>Writes the current secrets into a new (or adopted) instance's folder, before its container starts.</summary>
+    private void GiveSecrets(InstanceRunner instance)
+    {
+        lock (_secretsLock)
+        {
+            instance.Folders.WriteSecrets(_secrets);
+            _secretsReaders[instance.InstanceId] = instance.Folders;
+        }
+    }
+
+    private void ForgetSecrets(InstanceRunner instance)
+    {
+        lock (_secretsLock)
+        {
+            _secretsReaders.Remove(instance.InstanceId);
+        }
     }
 
     private async Task FailAsync(string cause)

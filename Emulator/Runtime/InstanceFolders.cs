@@ -11,6 +11,11 @@ public sealed class InstanceFolders(string root)
     public const string ContainerInputAssets = ContainerRoot + "/inputAssets";
     public const string ContainerResponse = ContainerRoot + "/response";
 
+    /// <summary>Where the container finds its secrets (§10.7): <c>/var/secrets/secrets.json</c>.</summary>
+    public const string ContainerSecrets = "/var/secrets";
+
+    private const string SecretsFile = "secrets.json";
+
     /// <summary>
     /// Empty folders kept per kind: taking one is a rename, far cheaper than a mkdir on ext4. Enough for the requests
     /// an instance usually has in flight, so that recycling keeps up and nothing is created or deleted per request.
@@ -32,6 +37,9 @@ public sealed class InstanceFolders(string root)
 
     public string Response => Path.Combine(Root, "response");
 
+    /// <summary>The host folder behind <see cref="ContainerSecrets"/>, mounted read-only.</summary>
+    public string Secrets => Path.Combine(Root, "secrets");
+
     public static InstanceFolders For(string workDirectory, Guid instanceId) =>
         new(Path.Combine(workDirectory, "instances", instanceId.ToString("N")));
 
@@ -40,7 +48,44 @@ public sealed class InstanceFolders(string root)
     {
         CreateShared(InputAssets);
         CreateShared(Response);
+        Directory.CreateDirectory(Secrets);
         ReplenishInBackground();
+    }
+
+    /// <summary>
+    /// Writes <c>secrets.json</c>, a flat object of name → value (a JSON object stays an object), readable by the
+    /// container's user. Replaced in one rename, so a function reading it while it is updated sees old or new, whole.
+    /// </summary>
+    public void WriteSecrets(IReadOnlyList<Domain.Secret> secrets)
+    {
+        Directory.CreateDirectory(Secrets);
+        var temporary = Path.Combine(Secrets, $".{SecretsFile}.{Guid.NewGuid():N}");
+        using (var file = File.Create(temporary))
+        using (var writer = new System.Text.Json.Utf8JsonWriter(file))
+        {
+            writer.WriteStartObject();
+            foreach (var secret in secrets)
+            {
+                writer.WritePropertyName(secret.Name);
+                if (secret.IsObject)
+                {
+                    writer.WriteRawValue(secret.Value);
+                }
+                else
+                {
+                    writer.WriteStringValue(secret.Value);
+                }
+            }
+
+            writer.WriteEndObject();
+        }
+
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        }
+
+        File.Move(temporary, Path.Combine(Secrets, SecretsFile), overwrite: true);
     }
 
     /// <summary>

@@ -62,7 +62,14 @@ public sealed record EnvironmentEntryDto(string? Key, string? Value);
 public sealed record ArtifactDto(string? Name, string? Version, string? Uri);
 
 /// <summary>A secret; <c>value</c> is a string or a JSON object.</summary>
-public sealed record SecretDto(string? Name, JsonNode? Value);
+public sealed record SecretDto(string? Name, JsonNode? Value)
+{
+    /// <summary>The validated secret (see <see cref="FunctionValidation"/>) in the domain's terms.</summary>
+    public Secret ToDomain() => Value is JsonObject o ? new Secret(Name!, o.ToJsonString(), IsObject: true) : new Secret(Name!, Value!.GetValue<string>());
+}
+
+/// <summary>Body of <c>PUT /v2/nvcf/secrets/functions/{id}/versions/{versionId}</c>.</summary>
+public sealed record UpdateSecretsRequest(List<SecretDto>? Secrets);
 
 public sealed record RateLimitDto
 {

@@ -11,6 +11,7 @@ namespace Nvcf.Emulator.Api.Contracts;
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(CreateFunctionRequest))]
 [JsonSerializable(typeof(UpdateFunctionRequest))]
+[JsonSerializable(typeof(UpdateSecretsRequest))]
 [JsonSerializable(typeof(FunctionResponse))]
 [JsonSerializable(typeof(FunctionListResponse))]
 [JsonSerializable(typeof(FunctionIdsResponse))]

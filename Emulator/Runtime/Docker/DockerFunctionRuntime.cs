@@ -363,6 +363,7 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
                 [
                     $"{spec.Folders.InputAssets}:{InstanceFolders.ContainerInputAssets}",
                     $"{spec.Folders.Response}:{InstanceFolders.ContainerResponse}",
+                    $"{spec.Folders.Secrets}:{InstanceFolders.ContainerSecrets}:ro",
                 ],
                 NetworkMode = string.IsNullOrEmpty(_options.NetworkMode) ? null! : _options.NetworkMode,
                 PortBindings = IsHostNetwork(_options.NetworkMode)

@@ -204,6 +204,44 @@ public class FunctionsApiTests(FakeEmulatorFixture fixture) : IClassFixture<Fake
         Assert.False(hidden!["function"]!.AsObject().ContainsKey("secrets"));
     }
 
+    [Fact]
+    public async Task SecretsAreMergedByNameThroughTheSecretsApiAndRefusedAsTheCloudRefusesThem()
+    {
+        var plain = await Http.CreateFunctionAsync(new { name = "secrets-later", inferenceUrl = "/echo", containerImage = "example/image:1" });
+        var path = $"/v2/nvcf/secrets/functions/{plain.Id()}/versions/{plain.VersionId()}";
+        var prefix = $"Function id '{plain.Id()}', version '{plain.VersionId()}':";
+
+        using (var added = await Http.PutAsJsonAsync(path, new { secrets = new object[] { new { name = "API_KEY", value = "one" }, new { name = "CONFIG", value = new { a = 1 } } } }))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, added.StatusCode);
+        }
+
+        using (var updated = await Http.PutAsJsonAsync(path, new { secrets = new[] { new { name = "API_KEY", value = "two" }, new { name = "TOKEN", value = "t" } } }))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, updated.StatusCode);
+        }
+
+        var version = await Http.GetFromJsonAsync<JsonObject>($"/v2/nvcf/functions/{plain.Id()}/versions/{plain.VersionId()}");
+        Assert.Equal(["API_KEY", "CONFIG", "TOKEN"], version!["function"]!["secrets"]!.AsArray().Select(s => (string)s!).Order(StringComparer.Ordinal));
+
+        using var empty = await Http.PutAsJsonAsync(path, new { secrets = Array.Empty<object>() });
+        Assert.Equal($"{prefix} Missing secrets in the payload", (string?)(await empty.ProblemAsync(HttpStatusCode.BadRequest))["detail"]);
+        using var twice = await Http.PutAsJsonAsync(path, new { secrets = new[] { new { name = "A", value = "1" }, new { name = "A", value = "2" } } });
+        Assert.Equal($"{prefix} Duplicate secrets keys in the payload", (string?)(await twice.ProblemAsync(HttpStatusCode.BadRequest))["detail"]);
+        using var badName = await Http.PutAsJsonAsync(path, new { secrets = new[] { new { name = "-bad", value = "1" } } });
+        Assert.Contains("secrets.name", (string?)(await badName.ProblemAsync(HttpStatusCode.BadRequest))["detail"], StringComparison.Ordinal);
+        using var unknown = await Http.PutAsJsonAsync($"/v2/nvcf/secrets/functions/{plain.Id()}/versions/{Guid.NewGuid()}", new { secrets = new[] { new { name = "A", value = "1" } } });
+        await unknown.ProblemAsync(HttpStatusCode.NotFound);
+
+        // The first secrets of a deployed version are refused: they can only be added while it is INACTIVE.
+        var deployed = await Http.CreateFunctionAsync(new { name = "secrets-deployed", inferenceUrl = "/echo", containerImage = "example/image:1" });
+        await Http.DeployAsync(deployed, minInstances: 0);
+        using var refused = await Http.PutAsJsonAsync(
+            $"/v2/nvcf/secrets/functions/{deployed.Id()}/versions/{deployed.VersionId()}", new { secrets = new[] { new { name = "A", value = "1" } } });
+        Assert.EndsWith("Add secrets only when the function is 'INACTIVE'", (string?)(await refused.ProblemAsync(HttpStatusCode.BadRequest))["detail"], StringComparison.Ordinal);
+        await Http.UndeployAsync(deployed);
+    }
+
     [Theory]
     [InlineData("/v2/orgs/my-org/nvcf/functions")]
     [InlineData("/v2/orgs/my-org/teams/my-team/nvcf/functions")]

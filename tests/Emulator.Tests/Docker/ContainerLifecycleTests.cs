@@ -116,6 +116,41 @@ public class ContainerLifecycleTests(DockerFixture docker)
     }
 
     [Fact]
+    public async Task TheContainerReadsItsSecretsFromVarSecretsAndSeesAnUpdateWithoutARedeploy()
+    {
+        var function = await Http.CreateFunctionAsync(new
+        {
+            name = "cgi-secrets",
+            inferenceUrl = "/cgi-bin/secrets",
+            containerImage = DockerFixture.CgiImage,
+            secrets = new object[] { new { name = "API_KEY", value = "s3cret" }, new { name = "CONFIG", value = new { region = "local", retries = 3 } } },
+        });
+        await Http.DeployAsync(function);
+        await Http.WaitForStatusAsync(function, Timeout, "ACTIVE");
+
+        var first = await SecretsSeenAsync(function);
+        Assert.Equal("s3cret", (string?)first["API_KEY"]);
+        Assert.Equal(3, (int?)first["CONFIG"]!["retries"]); // a JSON object stays an object
+
+        using var update = await Http.PutAsJsonAsync(
+            $"/v2/nvcf/secrets/functions/{function.Id()}/versions/{function.VersionId()}", new { secrets = new[] { new { name = "API_KEY", value = "rotated" } } });
+        Assert.Equal(HttpStatusCode.NoContent, update.StatusCode);
+
+        var second = await SecretsSeenAsync(function);
+        Assert.Equal("rotated", (string?)second["API_KEY"]);
+        Assert.Equal("local", (string?)second["CONFIG"]!["region"]);
+        Assert.Single(await docker.ContainersOfAsync(function.Id())); // the same container: no redeploy
+        await Http.UndeployAsync(function);
+    }
+
+    private async Task<JsonObject> SecretsSeenAsync(JsonObject function)
+    {
+        using var response = await Http.InvokeAsync(function.Id(), "{}");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+    }
+
+    [Fact]
     public async Task WithHostNetworkingTheContainerListensOnTheHostsOwnPort()
     {
         // For engines started without a bridge (--bridge=none), as on GPU machines without iptables.
