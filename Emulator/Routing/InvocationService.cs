@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
 using Nvcf.Emulator.Diagnostics;
 using Nvcf.Emulator.Runtime;
@@ -80,7 +81,7 @@ public sealed class InvocationService(
                 break;
             }
 
-            await Task.WhenAny(sending, Task.Delay(request.Compatible && remaining > ProgressCheckInterval ? ProgressCheckInterval : remaining, CancellationToken.None));
+            await WhenCompletedOrAfter(sending, request.Compatible && remaining > ProgressCheckInterval ? ProgressCheckInterval : remaining, CancellationToken.None);
             if (request.Compatible && !sending.IsCompleted && ProgressReport.Read(folders.ProgressPath, request.RequestId) is { } report)
             {
                 progress = report;
@@ -203,7 +204,7 @@ public sealed class InvocationService(
                 return new PollResult(record, null, null);
             }
 
-            await Task.WhenAny(record.Result, Task.Delay(remaining < ProgressCheckInterval ? remaining : ProgressCheckInterval, aborted));
+            await WhenCompletedOrAfter(record.Result, remaining < ProgressCheckInterval ? remaining : ProgressCheckInterval, aborted);
             aborted.ThrowIfCancellationRequested();
         }
 
@@ -278,6 +279,16 @@ public sealed class InvocationService(
             }
         }
     }
+
+    /// <summary>
+    /// Waits until <paramref name="task"/> completes, <paramref name="interval"/> passes or <paramref name="cancellationToken"/>
+    /// fires, whichever is first, and never throws: the caller looks at the task afterwards. Unlike a <c>Task.Delay</c>
+    /// raced against the task, the timer is dropped as soon as the task completes instead of staying queued for the
+    /// whole interval, which matters as every invocation waits like this.
+    /// </summary>
+    private static ConfiguredTaskAwaitable WhenCompletedOrAfter(Task task, TimeSpan interval, CancellationToken cancellationToken) =>
+        task.WaitAsync(interval, cancellationToken)
+            .ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext | ConfigureAwaitOptions.SuppressThrowing);
 
     private static async Task CopyAtMostAsync(Stream source, Stream target, int limit, CancellationToken cancellationToken)
     {

@@ -116,13 +116,8 @@ public sealed class InstanceFolders(string root)
     {
         try
         {
-            if (response)
-            {
-                File.Delete(Path.Combine(folder, RequestFolders.ProgressFile));
-            }
-
             var spares = response ? _spareResponses : _spareAssets;
-            if (spares.Count < SpareFolders && Directory.Exists(folder) && !Directory.EnumerateFileSystemEntries(folder).Any())
+            if (spares.Count < SpareFolders && IsEmptyOnceProgressDeleted(folder, response))
             {
                 var spare = Path.Combine(Path.GetDirectoryName(folder)!, SparePrefix + Guid.NewGuid().ToString("N"));
                 Directory.Move(folder, spare);
@@ -135,6 +130,32 @@ public sealed class InstanceFolders(string root)
         }
 
         DeleteFolder(folder);
+    }
+
+    /// <summary>
+    /// Whether the folder is empty, deleting the <c>progress</c> file of a response folder when it is all there is.
+    /// One read of the folder answers both (a missing folder throws <see cref="DirectoryNotFoundException"/>), as this
+    /// runs for every request.
+    /// </summary>
+    private static bool IsEmptyOnceProgressDeleted(string folder, bool response)
+    {
+        var progress = false;
+        foreach (var entry in Directory.EnumerateFileSystemEntries(folder))
+        {
+            if (!response || !RequestFolders.IsProgressFile(entry))
+            {
+                return false;
+            }
+
+            progress = true;
+        }
+
+        if (progress)
+        {
+            File.Delete(Path.Combine(folder, RequestFolders.ProgressFile));
+        }
+
+        return true;
     }
 
     private static string Take(System.Collections.Concurrent.ConcurrentBag<string> spares, string parent, string name)
@@ -233,24 +254,30 @@ public sealed class RequestFolders(InstanceFolders instance, string inputAssets,
 
     public string ProgressPath => Path.Combine(Response, ProgressFile);
 
-    /// <summary>Whether the function left any file other than <c>progress</c> in the large-output folder.</summary>
+    /// <summary>
+    /// Whether the function left any file other than <c>progress</c> in the large-output folder. Asked for every
+    /// answer, so the folder is read once: a missing one throws rather than being checked for first.
+    /// </summary>
     public bool HasLargeOutputs()
     {
-        if (!Directory.Exists(Response))
+        try
         {
-            return false;
-        }
-
-        foreach (var entry in Directory.EnumerateFileSystemEntries(Response))
-        {
-            if (!Path.GetFileName(entry).Equals(ProgressFile, StringComparison.Ordinal))
+            foreach (var entry in Directory.EnumerateFileSystemEntries(Response))
             {
-                return true;
+                if (!IsProgressFile(entry))
+                {
+                    return true;
+                }
             }
+        }
+        catch (DirectoryNotFoundException)
+        {
         }
 
         return false;
     }
+
+    internal static bool IsProgressFile(string entry) => Path.GetFileName(entry.AsSpan()).Equals(ProgressFile, StringComparison.Ordinal);
 
     /// <summary>Files the function left in the large-output folder, except <c>progress</c>.</summary>
     public IReadOnlyList<string> LargeOutputs() =>
