@@ -473,8 +473,7 @@ internal sealed class NvcfFunctionDeployer(
         switch (status)
         {
             case "ACTIVE":
-                var placement = (await client.FindDeploymentAsync(functionId, versionId, cancellationToken))?.DeploymentSpecifications?
-                    .Select(s => s.Placement).FirstOrDefault(p => !string.IsNullOrEmpty(p));
+                var placement = PlacementOf(await client.FindDeploymentAsync(functionId, versionId, cancellationToken));
                 var invokeUrl = InvokeUrl(client.BaseAddress, functionId);
                 var curl = $"curl -X POST {invokeUrl} -H \"Authorization: Bearer {NvcfEmulatorClient.BearerToken}\" -H \"Content-Type: application/json\" -d '{{\"hello\":\"nvcf\"}}'";
                 NvcfLog.FunctionActive(resourceLogger, function.Name, curl);
@@ -498,7 +497,7 @@ internal sealed class NvcfFunctionDeployer(
                     Properties = Merge(
                         s.Properties,
                         Property(NvcfFunctionProperties.FunctionStatus, status, "NVCF status"),
-                        Property(NvcfFunctionProperties.GpuPlacement, deployment?.DeploymentSpecifications?.Select(d => d.Placement).FirstOrDefault(p => !string.IsNullOrEmpty(p)), "GPU")),
+                        Property(NvcfFunctionProperties.GpuPlacement, PlacementOf(deployment), "GPU")),
                 });
                 await FailAsync(function, resourceLogger, error);
                 break;
@@ -563,6 +562,10 @@ internal sealed class NvcfFunctionDeployer(
         http.Timeout = s_requestTimeout;
         return new NvcfEmulatorClient(http, new Uri(endpoint.Url));
     }
+
+    /// <summary>What the deployment's GPU specification runs on here (the emulator's <c>placement</c>), or null.</summary>
+    private static string? PlacementOf(NvcfDeploymentDto? deployment) =>
+        deployment?.DeploymentSpecifications?.Select(s => s.Placement).FirstOrDefault(p => !string.IsNullOrEmpty(p));
 
     private static string InvokeUrl(Uri baseAddress, Guid functionId) =>
         new Uri(baseAddress, $"/v2/nvcf/pexec/functions/{functionId}").ToString();

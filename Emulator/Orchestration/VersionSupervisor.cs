@@ -27,6 +27,8 @@ internal sealed class VersionSupervisor : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _stopLock = new();
     private readonly Lock _secretsLock = new();
+    // The folders the secrets go to, kept with them under _secretsLock: an update from the API thread must reach an
+    // instance started on the loop a moment before (not yet in _snapshot), and none started after.
     private readonly Dictionary<Guid, InstanceFolders> _secretsReaders = [];
     private IReadOnlyList<Secret> _secrets;
     private Task? _stopped;

@@ -53,21 +53,19 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
         }
 
         CreateContainerResponse created;
-        CreateContainerParameters parameters;
         try
         {
             spec.Folders.Create();
-            parameters = CreateParameters(spec, image.ID, gpu, assignment, image.Config?.Env);
-            created = await _client.Containers.CreateContainerAsync(parameters, cancellationToken);
+            created = await _client.Containers.CreateContainerAsync(CreateParameters(spec, image.ID, gpu, assignment, image.Config?.Env), cancellationToken);
         }
-        catch (DockerApiException e)
+        catch (Exception e)
         {
             _gpus.Release(name);
-            throw new InstanceStartException($"Container for image '{spec.Image}' could not be created: {EngineMessage(e)}", e);
-        }
-        catch
-        {
-            _gpus.Release(name);
+            if (e is DockerApiException engine)
+            {
+                throw new InstanceStartException($"Container for image '{spec.Image}' could not be created: {EngineMessage(engine)}", e);
+            }
+
             throw;
         }
 
@@ -75,7 +73,7 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
         {
             await _client.Containers.StartContainerAsync(created.ID, new ContainerStartParameters(), cancellationToken);
             var inspected = await _client.Containers.InspectContainerAsync(created.ID, cancellationToken);
-            var instance = new RuntimeInstance(created.ID, name, image.ID, ResolveEndpoints(inspected, spec.Ports)) { Gpus = Describe(gpu, assignment) };
+            var instance = new RuntimeInstance(created.ID, name, image.ID, ResolveEndpoints(inspected, spec.Ports)) { Gpus = gpu.Describe(assignment) };
             _logger.ContainerStarted(name, spec.Image, ShortId(image.ID), instance.Gpus);
             return instance;
         }
@@ -256,28 +254,7 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
             }
 
             var labels = inspected.Config?.Labels ?? container.Labels ?? new Dictionary<string, string>();
-            var endpoints = new Dictionary<int, Uri>();
-            if (IsHostNetwork(inspected.HostConfig?.NetworkMode))
-            {
-                foreach (var key in inspected.Config?.ExposedPorts?.Keys ?? [])
-                {
-                    if (key.EndsWith("/tcp", StringComparison.Ordinal) && int.TryParse(key[..^4], CultureInfo.InvariantCulture, out var port))
-                    {
-                        endpoints[port] = HostNetworkEndpoint(port);
-                    }
-                }
-            }
-
-            foreach (var (key, bindings) in inspected.NetworkSettings?.Ports ?? new Dictionary<string, IList<PortBinding>>())
-            {
-                if (key.EndsWith("/tcp", StringComparison.Ordinal)
-                    && int.TryParse(key[..^4], CultureInfo.InvariantCulture, out var port)
-                    && bindings?.FirstOrDefault() is { HostPort.Length: > 0 } binding)
-                {
-                    endpoints[port] = new Uri($"http://{_options.PublishAddress}:{binding.HostPort}");
-                }
-            }
-
+            var endpoints = ReachableEndpoints(inspected);
             var name = inspected.Name.TrimStart('/');
             var gpus = GpuAssignment.ParseIndices(Label(labels, ContainerLabels.Gpus));
             if (inspected.State?.Running == true && gpus.Count > 0)
@@ -323,18 +300,10 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
         }
 
         parameters.Labels[ContainerLabels.Gpus] = assignment.Indices;
-        parameters.Labels[ContainerLabels.GpuDescription] = Describe(gpu, assignment);
+        parameters.Labels[ContainerLabels.GpuDescription] = gpu.Describe(assignment);
         DockerGpu.Apply(parameters, gpu, assignment, imageEnvironment);
         return parameters;
     }
-
-    /// <summary>What an instance got, e.g. "GPU 0 (H100), raw device mode" or "CPU (no GPU on this host)".</summary>
-    private static string Describe(GpuPassthrough gpu, GpuAssignment assignment) => gpu.Mode switch
-    {
-        GpuMode.None => "CPU (no GPU passed through)",
-        _ when assignment.Gpus.Count == 0 => $"{gpu.HostDescription}, {gpu.ModeDescription}",
-        _ => $"{assignment}, {gpu.ModeDescription}",
-    };
 
     private CreateContainerParameters CreateParametersWithoutGpus(InstanceSpec spec, string imageId)
     {
@@ -413,35 +382,61 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
         }
     }
 
+    /// <summary>The addresses of the spec's <paramref name="ports"/>; each must be reachable while the container runs.</summary>
     private Dictionary<int, Uri> ResolveEndpoints(ContainerInspectResponse inspected, IReadOnlyList<int> ports)
     {
+        var reachable = ReachableEndpoints(inspected);
         var endpoints = new Dictionary<int, Uri>();
-        if (IsHostNetwork(inspected.HostConfig?.NetworkMode))
-        {
-            // The container listens on the host's own ports: nothing is published, nothing to look up.
-            return ports.Distinct().ToDictionary(port => port, HostNetworkEndpoint);
-        }
-
         foreach (var port in ports.Distinct())
         {
-            var key = port.ToString(CultureInfo.InvariantCulture) + "/tcp";
-            var binding = inspected.NetworkSettings?.Ports is { } published && published.TryGetValue(key, out var bindings) ? bindings?.FirstOrDefault() : null;
-            if (binding is null || string.IsNullOrEmpty(binding.HostPort))
+            if (reachable.TryGetValue(port, out var endpoint))
             {
-                if (inspected.State?.Running != true)
-                {
-                    // Exited already: no ports to resolve. The caller sees the exit, with its code and logs.
-                    continue;
-                }
-
+                endpoints[port] = endpoint;
+            }
+            else if (inspected.State?.Running == true)
+            {
                 throw new InstanceStartException($"Port {port} of container '{inspected.Name.TrimStart('/')}' was not published by the engine.");
             }
 
-            endpoints[port] = new Uri($"http://{_options.PublishAddress}:{binding.HostPort}");
+            // Exited already: no ports to resolve. The caller sees the exit, with its code and logs.
         }
 
         return endpoints;
     }
+
+    /// <summary>
+    /// Container TCP port → the address the emulator reaches it at: the published host port on a bridge, or the
+    /// exposed port itself on the host's network (nothing is published there).
+    /// </summary>
+    private Dictionary<int, Uri> ReachableEndpoints(ContainerInspectResponse inspected)
+    {
+        var endpoints = new Dictionary<int, Uri>();
+        if (IsHostNetwork(inspected.HostConfig?.NetworkMode))
+        {
+            foreach (var port in (inspected.Config?.ExposedPorts?.Keys ?? []).Select(TcpPort).OfType<int>())
+            {
+                endpoints[port] = Endpoint(port.ToString(CultureInfo.InvariantCulture));
+            }
+
+            return endpoints;
+        }
+
+        foreach (var (key, bindings) in inspected.NetworkSettings?.Ports ?? new Dictionary<string, IList<PortBinding>>())
+        {
+            if (TcpPort(key) is { } port && bindings?.FirstOrDefault() is { HostPort.Length: > 0 } binding)
+            {
+                endpoints[port] = Endpoint(binding.HostPort);
+            }
+        }
+
+        return endpoints;
+    }
+
+    /// <summary>8000 for <c>8000/tcp</c>; null for other protocols.</summary>
+    private static int? TcpPort(string key) =>
+        key.EndsWith("/tcp", StringComparison.Ordinal) && int.TryParse(key[..^4], CultureInfo.InvariantCulture, out var port) ? port : null;
+
+    private Uri Endpoint(string hostPort) => new($"http://{_options.PublishAddress}:{hostPort}");
 
     /// <summary>
     /// Removes a container; <paramref name="graceful"/> first gives its process <see cref="DockerRuntimeOptions.StopTimeout"/>
@@ -490,9 +485,6 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
     }
 
     private static bool IsHostNetwork(string? networkMode) => string.Equals(networkMode, "host", StringComparison.OrdinalIgnoreCase);
-
-    private Uri HostNetworkEndpoint(int port) =>
-        new(string.Create(CultureInfo.InvariantCulture, $"http://{_options.PublishAddress}:{port}"));
 
     private static string ContainerName(InstanceSpec spec)
     {

@@ -116,6 +116,14 @@ public sealed record GpuPassthrough
         };
     }
 
+    /// <summary>What one instance runs on, e.g. "GPU 0 (H100), raw device mode (…)" or "CPU (no GPU passed through)".</summary>
+    public string Describe(GpuAssignment assignment) => Mode switch
+    {
+        GpuMode.None => "CPU (no GPU passed through)",
+        _ when assignment.Gpus.Count == 0 => $"{HostDescription}, {ModeDescription}",
+        _ => $"{assignment}, {ModeDescription}",
+    };
+
     /// <summary>
     /// What a GPU specification asked for and what its instances get, e.g.
     /// "asked L40 × 1 per instance (gl40_1.br20_2xlarge); host has 1 × H100 (NVIDIA H100 80GB HBM3); raw device mode (…)".

@@ -37,7 +37,7 @@ public class AbFlowTests(DockerFixture docker, ITestOutputHelper output)
         }
         finally
         {
-            await RunDockerAsync(null, "image", "rm", "--force", tag);
+            await Command.RunAsync("docker", ["image", "rm", "--force", tag]);
         }
     }
 
@@ -105,21 +105,5 @@ public class AbFlowTests(DockerFixture docker, ITestOutputHelper output)
 
     /// <summary>Builds the test function image anew under <paramref name="tag"/>, told apart by its environment.</summary>
     private static Task BuildAsync(string tag, int build) =>
-        RunDockerAsync($"FROM {DockerFixture.CgiImage}\nENV DEV_LOOP_BUILD={build}\n", "build", "--quiet", "--tag", tag, "-");
-
-    private static async Task RunDockerAsync(string? input, params string[] arguments)
-    {
-        using var process = Process.Start(new ProcessStartInfo("docker", arguments)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        await process.StandardInput.WriteAsync(input);
-        process.StandardInput.Close();
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, $"docker {string.Join(' ', arguments)} failed: {error}{await output}");
-    }
+        Command.RunAsync("docker", ["build", "--quiet", "--tag", tag, "-"], input: $"FROM {DockerFixture.CgiImage}\nENV DEV_LOOP_BUILD={build}\n");
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
 using Nvcf.Emulator.Runtime.Docker;
@@ -18,12 +17,7 @@ public sealed class GpuPassthroughOnTheEngineTests(DockerFixture docker)
     [Fact]
     public async Task WithoutAGpuTheFunctionRunsOnTheCpuAndTheDeploymentSaysSo()
     {
-        var empty = Directory.CreateTempSubdirectory().FullName;
-        await using var emulator = new EmulatorFactory(settings: new Dictionary<string, string?>
-        {
-            ["Emulator:Gpu:DeviceFolder"] = empty,
-            ["Emulator:Gpu:DriverFolder"] = empty,
-        });
+        await using var emulator = OnAHostWithoutGpus();
         using var http = emulator.CreateNvcfClient();
         var function = await http.CreateFunctionAsync(new { name = "on-cpu", inferenceUrl = "/cgi-bin/gpu", containerImage = DockerFixture.CgiImage });
 
@@ -45,13 +39,7 @@ public sealed class GpuPassthroughOnTheEngineTests(DockerFixture docker)
     [Fact]
     public async Task WithoutAGpuARequiredGpuFailsTheDeploymentSayingWhyAndStartsNoContainer()
     {
-        var empty = Directory.CreateTempSubdirectory().FullName;
-        await using var emulator = new EmulatorFactory(settings: new Dictionary<string, string?>
-        {
-            ["Emulator:Gpu:DeviceFolder"] = empty,
-            ["Emulator:Gpu:DriverFolder"] = empty,
-            ["Emulator:Gpu:Required"] = "true",
-        });
+        await using var emulator = OnAHostWithoutGpus(("Emulator:Gpu:Required", "true"));
         using var http = emulator.CreateNvcfClient();
         var function = await http.CreateFunctionAsync(new { name = "gpu-required", inferenceUrl = "/cgi-bin/env", containerImage = DockerFixture.CgiImage });
 
@@ -117,7 +105,7 @@ public sealed class GpuPassthroughOnTheEngineTests(DockerFixture docker)
         var dev = Directory.CreateDirectory(Path.Combine(host, "dev")).FullName;
         foreach (var node in (string[])["nvidia0", "nvidiactl", "nvidia-uvm"])
         {
-            await RunAsync("mknod", "-m", "666", Path.Combine(dev, node), "c", "1", "3");
+            await Command.RunAsync("mknod", ["-m", "666", Path.Combine(dev, node), "c", "1", "3"]); // as root, as CI runs
         }
 
         var gpu = Directory.CreateDirectory(Path.Combine(host, "driver", "0000:18:00.0")).FullName;
@@ -168,17 +156,22 @@ public sealed class GpuPassthroughOnTheEngineTests(DockerFixture docker)
         await http.UndeployAsync(function);
     }
 
+    /// <summary>An emulator that finds no NVIDIA device nodes or driver, whatever this machine has.</summary>
+    private static EmulatorFactory OnAHostWithoutGpus(params (string Key, string Value)[] settings)
+    {
+        var empty = Directory.CreateTempSubdirectory().FullName;
+        var all = new Dictionary<string, string?> { ["Emulator:Gpu:DeviceFolder"] = empty, ["Emulator:Gpu:DriverFolder"] = empty };
+        foreach (var (key, value) in settings)
+        {
+            all[key] = value;
+        }
+
+        return new EmulatorFactory(settings: all);
+    }
+
     private static async Task<JsonArray> InstancesAsync(HttpClient http, JsonObject function)
     {
         var version = JsonNode.Parse(await http.GetStringAsync($"/v2/nvcf/functions/{function.Id()}/versions/{function.VersionId()}"))!;
         return version["function"]!["activeInstances"]!.AsArray();
-    }
-
-    private static async Task RunAsync(string program, params string[] arguments)
-    {
-        using var process = Process.Start(new ProcessStartInfo(program, arguments) { RedirectStandardError = true })!;
-        var error = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', arguments)} failed ({error.Trim()}); these tests run as root, as CI does.");
     }
 }
