@@ -34,4 +34,11 @@ public sealed class EmulatorOptions
 
     /// <summary>How long a large result (the zip behind a 302) stays downloadable (the cloud signs its URLs for 34–35 min).</summary>
     public TimeSpan LargeResultRetention { get; set; } = TimeSpan.FromMinutes(35);
+
+    /// <summary>
+    /// The largest request body an invocation delivers to a function (pexec, HTTP invocation): larger ones are refused
+    /// with 413 before they take an instance, or as soon as a body without <c>Content-Length</c> crosses it. gRPC
+    /// calls have no limit, as in the cloud.
+    /// </summary>
+    public long MaxRequestBodyBytes { get; set; } = 1L << 30;
 }

@@ -21,7 +21,7 @@ public static class EmulatorServiceCollectionExtensions
 
         services.ConfigureHttpJsonOptions(o => NvcfJsonContext.Configure(o.SerializerOptions));
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-        services.AddProblemDetails();
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.ShapeLikeNvcf);
         services.AddExceptionHandler<ApiMiddleware.BadRequestExceptionHandler>();
 
         // State: Redis when a connection string is given (Aspire's WithReference to a resource named "state" sets

@@ -102,7 +102,7 @@ public sealed class GrpcInvocationListener(IServiceProvider services, IOptions<E
         }
 
         var invocations = services.GetRequiredService<InvocationService>();
-        var request = new InvocationRequest(requestId, functionId, versionId, PollWindow.MaxSeconds, Compatible: false, context.Request.Path, Grpc: true);
+        var request = new InvocationRequest(requestId, functionId, versionId, PollWindow.MaxSeconds, Compatible: false, context.Request.Path.ToUriComponent(), Grpc: true);
         var outcome = await invocations.InvokeAsync(context, request);
         if (outcome is Rejected rejected)
         {

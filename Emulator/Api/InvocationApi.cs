@@ -62,7 +62,8 @@ public static partial class InvocationApi
         }
 
         var invocations = context.RequestServices.GetRequiredService<InvocationService>();
-        var pathAndQuery = context.Request.PathBase + context.Request.Path + context.Request.QueryString;
+        // As the caller sent it (still escaped): decoding would turn an escaped "?" or "/" into another path.
+        var pathAndQuery = (context.Request.PathBase + context.Request.Path).ToUriComponent() + context.Request.QueryString.ToUriComponent();
         var request = new InvocationRequest(requestId, functionId, versionId, pollSeconds, Compatible: false, pathAndQuery);
         await RespondAsync(context, request, await invocations.InvokeAsync(context, request), invocations);
     });

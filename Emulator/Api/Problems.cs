@@ -26,6 +26,33 @@ public static class Problems
             type: type ?? "urn:kaizen:problem-details:" + Kebab(title));
     }
 
+    /// <summary>
+    /// Gives the answers that ASP.NET Core writes itself (no route matched, 415, 405, an unhandled exception) the same
+    /// shape as the emulator's own: an NVCF <c>type</c>, the reason phrase as title, and a detail that says what happened.
+    /// </summary>
+    public static void ShapeLikeNvcf(ProblemDetailsContext context)
+    {
+        var problem = context.ProblemDetails;
+        var http = context.HttpContext;
+        var status = problem.Status ?? http.Response.StatusCode;
+        var title = ReasonPhrases.GetReasonPhrase(status);
+        problem.Status = status;
+        if (problem.Type is null || problem.Type.StartsWith("https://", StringComparison.Ordinal))
+        {
+            problem.Type = "urn:kaizen:problem-details:" + Kebab(title);
+        }
+
+        problem.Title = title;
+        problem.Detail ??= status switch
+        {
+            StatusCodes.Status404NotFound => $"No NVCF route matches {http.Request.Method} {http.Request.Path}",
+            StatusCodes.Status405MethodNotAllowed => $"{http.Request.Method} is not allowed on {http.Request.Path}",
+            StatusCodes.Status415UnsupportedMediaType => $"Unsupported Content-Type '{http.Request.ContentType}': this endpoint takes application/json",
+            _ when context.Exception is { } exception => $"Internal error: {exception.Message}",
+            _ => title,
+        };
+    }
+
     /// <summary>"Not Found" → "not-found".</summary>
     public static string Kebab(string title) => title.ToLowerInvariant().Replace(' ', '-');
 

@@ -261,7 +261,23 @@ internal sealed class PooledInstance(InstanceTarget target, int slots)
 /// <param name="InstanceType">The instance type of its GPU specification.</param>
 /// <param name="Backend">The backend (cluster group) name.</param>
 /// <param name="Folders">The host folders behind the instance's <c>/var/inf</c>.</param>
-public sealed record InstanceTarget(Guid InstanceId, Uri InferenceBase, string InstanceType, string Backend, InstanceFolders Folders);
+public sealed record InstanceTarget(Guid InstanceId, Uri InferenceBase, string InstanceType, string Backend, InstanceFolders Folders)
+{
+    private readonly string _origin = InferenceBase.GetLeftPart(UriPartial.Authority);
+
+    /// <summary>
+    /// The address of a path (and query) on this instance. The path is only ever appended to the instance's origin,
+    /// never resolved against it, so no path (<c>//host:port/x</c>, <c>///x</c>, <c>\\host</c>) can lead anywhere else.
+    /// </summary>
+    /// <exception cref="UriFormatException">The path is not one an HTTP request can carry.</exception>
+    public Uri AddressOf(string pathAndQuery)
+    {
+        var address = new Uri(pathAndQuery.StartsWith('/') ? _origin + pathAndQuery : _origin + "/" + pathAndQuery, UriKind.Absolute);
+        return string.Equals(address.GetLeftPart(UriPartial.Authority), _origin, StringComparison.OrdinalIgnoreCase)
+            ? address
+            : throw new UriFormatException($"The path '{pathAndQuery}' does not stay on the instance.");
+    }
+}
 
 /// <summary>A request's slot on one instance; disposing it frees the slot.</summary>
 public sealed class InstanceLease : IDisposable

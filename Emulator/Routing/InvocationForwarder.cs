@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Primitives;
 using Nvcf.Emulator.Domain;
 using Nvcf.Emulator.Runtime;
@@ -38,23 +37,15 @@ public sealed class InvocationForwarder : IDisposable
     public Task<HttpResponseMessage> SendAsync(HttpContext context, Invocation invocation, InstanceTarget target, CancellationToken cancellationToken)
     {
         var request = context.Request;
-        var message = new HttpRequestMessage(new HttpMethod(request.Method), new Uri(target.InferenceBase, invocation.PathAndQuery))
+        var message = new HttpRequestMessage(new HttpMethod(request.Method), invocation.Address)
         {
             // gRPC needs HTTP/2 end to end (cleartext, prior knowledge); everything else goes as HTTP/1.1.
             Version = invocation.Grpc ? HttpVersion.Version20 : HttpVersion.Version11,
             VersionPolicy = invocation.Grpc ? HttpVersionPolicy.RequestVersionExact : HttpVersionPolicy.RequestVersionOrLower,
+            Content = invocation.Content,
         };
 
-        if (invocation.Content is not null)
-        {
-            message.Content = invocation.Content;
-        }
-        else if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? request.ContentLength > 0)
-        {
-            message.Content = new StreamingRequestContent(request.Body);
-        }
-
-        CopyRequestHeaders(request.Headers, message, skipContentHeaders: invocation.Content is not null);
+        CopyRequestHeaders(request.Headers, message, skipContentHeaders: !invocation.CallersBody);
         AddPlatformHeaders(message, invocation, target);
         if (invocation.Grpc)
         {
@@ -177,14 +168,15 @@ public sealed class InvocationForwarder : IDisposable
 /// <summary>One invocation on its way to a container.</summary>
 /// <param name="RequestId">The <c>NVCF-REQID</c>.</param>
 /// <param name="Version">The version chosen to serve it.</param>
-/// <param name="PathAndQuery">Path (and query) requested on the container: the inference URL for pexec.</param>
+/// <param name="Address">Where on the instance it goes (<see cref="InstanceTarget.AddressOf"/>): the inference URL for pexec.</param>
 /// <param name="Subject">The caller, sent as <c>NVCF-SUB</c>.</param>
 /// <param name="Deadline">When the caller's poll window ends.</param>
-/// <param name="Content">A body that replaces the caller's, or null.</param>
+/// <param name="Content">The body to send: the caller's, or one that replaces it; null for none.</param>
+/// <param name="CallersBody">Whether <paramref name="Content"/> is the caller's own body (its <c>Content-*</c> headers go with it).</param>
 /// <param name="AssetIds">Input assets placed in the request's asset folder.</param>
 /// <param name="Grpc">A gRPC call: relayed over HTTP/2 with its trailers.</param>
 public sealed record Invocation(
-    Guid RequestId, FunctionVersion Version, string PathAndQuery, string Subject, DateTime Deadline, HttpContent? Content = null,
+    Guid RequestId, FunctionVersion Version, Uri Address, string Subject, DateTime Deadline, HttpContent? Content, bool CallersBody,
     IReadOnlyList<Guid>? AssetIds = null, bool Grpc = false)
 {
     /// <summary>Whole seconds left before the platform would answer 202 (at least 1).</summary>

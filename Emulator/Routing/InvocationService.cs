@@ -26,66 +26,159 @@ public sealed class InvocationService(
     private const int MaxErrorBodyBytes = 1024 * 1024;
     private static readonly TimeSpan ProgressCheckInterval = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>
+    /// Routes, takes a slot, forwards and waits for the answer within the poll window. From the moment a slot is
+    /// taken, the invocation owns it: every way out of here either hands it on with the outcome (an answer to relay,
+    /// a 202 whose work goes on) or gives it back.
+    /// </summary>
     public async Task<InvocationOutcome> InvokeAsync(HttpContext context, InvocationRequest request)
     {
-        var aborted = context.RequestAborted;
+        if (LimitBody(context, request) is { } tooLarge)
+        {
+            return tooLarge;
+        }
+
         var selection = router.Select(request.FunctionId, request.VersionId);
         if (selection.Route is not { } route)
         {
-            return selection.Failure == RouteFailure.Degraded
-                ? new Rejected(StatusCodes.Status400BadRequest, $"Function id '{request.FunctionId}': DEGRADED function cannot be invoked")
-                : new Rejected(StatusCodes.Status404NotFound, $"Function id '{request.FunctionId}' version '{request.VersionId?.ToString() ?? "any"}': Specified function in account '{options.Value.NcaId}' is not found");
+            return NotInvocable(request, selection.Failure);
         }
 
         var deadline = DateTime.UtcNow.AddSeconds(request.PollSeconds);
-        InstanceLease lease;
+        var (lease, refused) = await TakeSlotAsync(route, request, deadline, context.RequestAborted);
+        if (lease is null)
+        {
+            return refused!;
+        }
+
+        ActiveInvocation active;
+        Task<HttpResponseMessage> sending;
         try
         {
-            if (!route.Pool.TryAcquire(out lease!))
+            (active, sending) = Forward(context, request, route, lease, deadline);
+        }
+        catch (UriFormatException e)
+        {
+            lease.Dispose();
+            return new Rejected(StatusCodes.Status400BadRequest, $"Invalid request path: {e.Message}");
+        }
+        catch
+        {
+            lease.Dispose();
+            throw;
+        }
+
+        try
+        {
+            return await AwaitAnswerAsync(context, active, sending, deadline);
+        }
+        catch
+        {
+            active.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A declared body over the limit is refused before it takes a slot; an undeclared one when it crosses it.</summary>
+    private Rejected? LimitBody(HttpContext context, InvocationRequest request)
+    {
+        var limit = request.Grpc ? (long?)null : options.Value.MaxRequestBodyBytes;
+        if (context.Request.ContentLength > limit)
+        {
+            return BodyTooLarge(limit.Value);
+        }
+
+        if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
+        {
+            feature.MaxRequestBodySize = limit;
+        }
+
+        return null;
+    }
+
+    private Rejected NotInvocable(InvocationRequest request, RouteFailure failure) => failure == RouteFailure.Degraded
+        ? new Rejected(StatusCodes.Status400BadRequest, $"Function id '{request.FunctionId}': DEGRADED function cannot be invoked")
+        : new Rejected(StatusCodes.Status404NotFound, $"Function id '{request.FunctionId}' version '{request.VersionId?.ToString() ?? "any"}': Specified function in account '{options.Value.NcaId}' is not found");
+
+    /// <summary>A free slot at once, else the first one that frees up before the window (and the pick-up grace) ends.</summary>
+    private static async Task<(InstanceLease? Lease, Rejected? Refused)> TakeSlotAsync(
+        VersionRoute route, InvocationRequest request, DateTime deadline, CancellationToken aborted)
+    {
+        try
+        {
+            if (route.Pool.TryAcquire(out var lease))
             {
-                using var waiting = EmulatorTelemetry.StartSlotWait(route, request.RequestId);
-                lease = await WaitForSlotAsync(route.Pool, request.RequestId, deadline + PollWindow.PickUpGrace, aborted);
+                return (lease, null);
             }
+
+            using var waiting = EmulatorTelemetry.StartSlotWait(route, request.RequestId);
+            return (await WaitForSlotAsync(route.Pool, request.RequestId, deadline + PollWindow.PickUpGrace, aborted), null);
         }
         catch (InstancePoolClosedException e)
         {
-            return new Rejected(StatusCodes.Status404NotFound, e.Message);
+            return (null, new Rejected(StatusCodes.Status404NotFound, e.Message));
         }
         catch (TimeoutException)
         {
-            return new Rejected(
+            return (null, new Rejected(
                 StatusCodes.Status504GatewayTimeout,
-                $"No instance of function id '{request.FunctionId}' picked up the request within {request.PollSeconds} s. Increase NVCF-POLL-SECONDS, maxInstances or maxRequestConcurrency.");
+                $"No instance of function id '{request.FunctionId}' picked up the request within {request.PollSeconds} s. Increase NVCF-POLL-SECONDS, maxInstances or maxRequestConcurrency."));
         }
+        catch (OperationCanceledException)
+        {
+            return (null, ClientClosed);
+        }
+    }
 
+    /// <summary>Prepares the request's folders and starts sending it to the leased instance.</summary>
+    private (ActiveInvocation Active, Task<HttpResponseMessage> Sending) Forward(
+        HttpContext context, InvocationRequest request, VersionRoute route, InstanceLease lease, DateTime deadline)
+    {
+        var address = lease.Target.AddressOf(request.PathAndQuery ?? route.Version.InferencePath);
         var folders = lease.Target.Folders.ForRequest(request.RequestId);
-        foreach (var assetId in request.AssetIds ?? [])
-        {
-            assets.CopyTo(assetId, folders.InputAssets);
-        }
-
+        var body = request.Content is null ? StreamingRequestContent.ForCaller(context) : null;
         var work = new CancellationTokenSource();
-        var invocation = new Invocation(
-            request.RequestId, route.Version, request.PathAndQuery ?? route.Version.InferencePath, Subject, deadline, request.Content, request.AssetIds, request.Grpc);
-        var abortRegistration = aborted.Register(static state => ((CancellationTokenSource)state!).Cancel(), work);
+        var abortRegistration = context.RequestAborted.Register(static state => ((CancellationTokenSource)state!).Cancel(), work);
         var forwarding = EmulatorTelemetry.StartForward(route, request.RequestId, lease.Target.InstanceId);
-        var sending = forwarder.SendAsync(context, invocation, lease.Target, work.Token);
-        var active = new ActiveInvocation(request, route, lease, folders, work, abortRegistration, forwarding);
-
-        ProgressReport? progress = null;
-        while (!sending.IsCompleted)
+        var active = new ActiveInvocation(request, route, lease, folders, body, work, abortRegistration, forwarding);
+        try
         {
-            var remaining = deadline - DateTime.UtcNow;
-            if (remaining <= TimeSpan.Zero)
+            foreach (var assetId in request.AssetIds ?? [])
             {
-                break;
+                assets.CopyTo(assetId, folders.InputAssets);
             }
 
-            await WhenCompletedOrAfter(sending, request.Compatible && remaining > ProgressCheckInterval ? ProgressCheckInterval : remaining, CancellationToken.None);
-            if (request.Compatible && !sending.IsCompleted && ProgressReport.Read(folders.ProgressPath, request.RequestId) is { } report)
+            var invocation = new Invocation(
+                request.RequestId, route.Version, address, Subject, deadline, (HttpContent?)body ?? request.Content, CallersBody: body is not null, request.AssetIds, request.Grpc);
+            return (active, forwarder.SendAsync(context, invocation, lease.Target, work.Token));
+        }
+        catch
+        {
+            active.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Waits for the answer until the window ends (or, in compatibility mode, progress is reported). An answer in time
+    /// is handed back to be relayed; otherwise, in compatibility mode, the invocation takes the rest of the caller's
+    /// body and answers 202 while the work goes on, and elsewhere it gives up with 504.
+    /// </summary>
+    private async Task<InvocationOutcome> AwaitAnswerAsync(HttpContext context, ActiveInvocation active, Task<HttpResponseMessage> sending, DateTime deadline)
+    {
+        var request = active.Request;
+        var progress = await AwaitWindowAsync(active, sending, deadline);
+        if (!sending.IsCompleted && request.Compatible && active.Body is { } body)
+        {
+            // The caller's exchange is about to end: its body must be the invocation's own first.
+            try
             {
-                progress = report;
-                break;
+                await body.TakeOverAsync(context.RequestAborted);
+            }
+            catch (Exception e) when (e is BadHttpRequestException or IOException or OperationCanceledException)
+            {
+                active.Dispose();
+                return BodyNotRead(e);
             }
         }
 
@@ -95,16 +188,21 @@ public sealed class InvocationService(
             {
                 return new Answered(await sending, active);
             }
-            catch (HttpRequestException e)
-            {
-                logger.InstanceUnreachable(request.RequestId, lease.Target.InstanceId, e.Message);
-                active.Dispose();
-                return InferenceConnectionError;
-            }
-            catch (OperationCanceledException)
+            catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
             {
                 active.Dispose();
-                return new Rejected(StatusCodes.Status499ClientClosedRequest, "The client closed the request.");
+                if (CallersBodyFailure(e) is { } bad)
+                {
+                    return BodyNotRead(bad);
+                }
+
+                if (e is HttpRequestException)
+                {
+                    logger.InstanceUnreachable(request.RequestId, active.Lease.Target.InstanceId, e.Message);
+                    return InferenceConnectionError;
+                }
+
+                return ClientClosed;
             }
         }
 
@@ -116,8 +214,8 @@ public sealed class InvocationService(
         }
 
         // The window is over (or progress came first): the caller gets 202, the work goes on.
-        await abortRegistration.DisposeAsync();
-        var record = new PendingInvocation(request.RequestId, route.Version, request.PollSeconds, folders, work);
+        active.DetachFromCaller();
+        var record = new PendingInvocation(request.RequestId, active.Route.Version, request.PollSeconds, active.Folders, active.Work);
         if (progress is not null)
         {
             record.ProgressDelivered = progress.WrittenAt;
@@ -127,6 +225,56 @@ public sealed class InvocationService(
         pending.Add(record);
         return new Accepted(record, progress);
     }
+
+    /// <summary>Waits until the answer comes or the window ends; in compatibility mode, a progress report ends the wait too.</summary>
+    private static async Task<ProgressReport?> AwaitWindowAsync(ActiveInvocation active, Task sending, DateTime deadline)
+    {
+        var request = active.Request;
+        while (!sending.IsCompleted)
+        {
+            var remaining = deadline - DateTime.UtcNow;
+            if (remaining <= TimeSpan.Zero)
+            {
+                return null;
+            }
+
+            await WhenCompletedOrAfter(sending, request.Compatible && remaining > ProgressCheckInterval ? ProgressCheckInterval : remaining, CancellationToken.None);
+            if (request.Compatible && !sending.IsCompleted && ProgressReport.Read(active.Folders.ProgressPath, request.RequestId) is { } report)
+            {
+                return report;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>What to answer when the caller's body could not be read to its end.</summary>
+    private Rejected BodyNotRead(Exception e) => e switch
+    {
+        BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => BodyTooLarge(options.Value.MaxRequestBodyBytes),
+        BadHttpRequestException bad => new Rejected(bad.StatusCode, $"Failed to read the request body: {bad.Message}"),
+        _ => ClientClosed,
+    };
+
+    /// <summary>The failure to read the caller's body behind a failed send, if that is what it was.</summary>
+    private static BadHttpRequestException? CallersBodyFailure(Exception e)
+    {
+        for (var inner = e.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is BadHttpRequestException bad)
+            {
+                return bad;
+            }
+        }
+
+        return null;
+    }
+
+    private static Rejected BodyTooLarge(long limit) => new(
+        StatusCodes.Status413PayloadTooLarge,
+        $"The request body is larger than {limit} bytes (Emulator:MaxRequestBodyBytes). Send large inputs as assets (NVCF-INPUT-ASSET-REFERENCES).");
+
+    private static Rejected ClientClosed => new(StatusCodes.Status499ClientClosedRequest, "The client closed the request.");
 
     /// <summary>Writes an outcome to the caller of pexec or an HTTP invocation.</summary>
     public async Task RespondAsync(HttpContext context, InvocationRequest request, InvocationOutcome outcome)
@@ -361,13 +509,15 @@ public sealed record Rejected(int StatusCode, string Detail, string? Type = null
 public sealed record PollResult(PendingInvocation Pending, FinalResponse? Final, ProgressReport? Progress);
 
 /// <summary>
-/// An invocation holding an instance slot, its request folders and its forward span until its answer has been read.
+/// An invocation holding an instance slot, its request folders, the caller's body and its forward span until its
+/// answer has been read. Disposing it gives all of them back, once.
 /// </summary>
 public sealed class ActiveInvocation(
     InvocationRequest request,
     VersionRoute route,
     InstanceLease lease,
     RequestFolders folders,
+    HttpContent? body,
     CancellationTokenSource work,
     CancellationTokenRegistration abortRegistration,
     System.Diagnostics.Activity? forwarding)
@@ -383,18 +533,27 @@ public sealed class ActiveInvocation(
 
     public RequestFolders Folders { get; } = folders;
 
-    public CancellationToken Cancellation { get; } = work.Token;
+    public CancellationToken Cancellation => Work.Token;
+
+    /// <summary>The caller's body on its way to the instance, when the invocation forwards it.</summary>
+    internal StreamingRequestContent? Body { get; } = body as StreamingRequestContent;
+
+    internal CancellationTokenSource Work { get; } = work;
+
+    /// <summary>The caller's exchange is over (a 202): its going away no longer cancels the work.</summary>
+    public void DetachFromCaller() => abortRegistration.Dispose();
 
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             abortRegistration.Dispose();
-            work.Cancel(); // a request given up on (504) must not keep running on the instance once its slot is free
+            Work.Cancel(); // a request given up on (504) must not keep running on the instance once its slot is free
             Lease.Dispose();
             forwarding?.Dispose();
             Folders.Release();
-            work.Dispose();
+            body?.Dispose();
+            Work.Dispose();
         }
     }
 }

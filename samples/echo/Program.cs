@@ -3,6 +3,7 @@
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.WebHost.UseSetting(WebHostDefaults.HttpPortsKey, Environment.GetEnvironmentVariable("PORT") ?? "8000"); // all interfaces
 builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning); // one line per request is ours, below
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = null); // echo any size, as NVCF delivers it
 
 var app = builder.Build();
 
@@ -23,6 +24,12 @@ app.Use(async (context, next) =>
         context.Response.Headers["X-Echo-Version"] = echoVersion;
     }
 
+    // X-Echo-Delay-Ms: wait that long before reading the request, to try out a slow function.
+    if (int.TryParse(context.Request.Headers["X-Echo-Delay-Ms"], out var delayMs) && delayMs > 0)
+    {
+        await Task.Delay(delayMs, context.RequestAborted);
+    }
+
     await next(context);
     var elapsed = TimeProvider.System.GetElapsedTime(started);
     Console.WriteLine($"{context.Request.Method} {context.Request.Path} -> {context.Response.StatusCode} in {elapsed.TotalMilliseconds:F1} ms");
@@ -34,6 +41,26 @@ app.MapPost("/echo", async (HttpContext context) =>
     context.Response.ContentType = context.Request.ContentType;
     context.Response.ContentLength = context.Request.ContentLength;
     await context.Request.Body.CopyToAsync(context.Response.Body, context.RequestAborted);
+});
+
+// Reads the whole request, then answers with its size and FNV-1a (64-bit) hash: a function that takes large inputs.
+app.MapPost("/digest", async (HttpContext context) =>
+{
+    var buffer = new byte[64 * 1024];
+    var hash = 14695981039346656037UL;
+    long length = 0;
+    int read;
+    while ((read = await context.Request.Body.ReadAsync(buffer, context.RequestAborted)) > 0)
+    {
+        foreach (var b in buffer.AsSpan(0, read))
+        {
+            hash = (hash ^ b) * 1099511628211UL;
+        }
+
+        length += read;
+    }
+
+    return Results.Text($"{length} {hash:x16}");
 });
 
 app.MapGet("/v2/health/ready", () => Results.Ok());
