@@ -18,6 +18,10 @@ internal sealed class BenchOptions
                               e.g. --emulator-arg --Logging:LogLevel:Default=Warning
           --emulator-env N=V  extra environment variable for that emulator (repeatable), e.g. OTEL_SDK_DISABLED=true
           --repo DIR          repository root (default: found from the current directory or the harness's own path)
+          --pending N         instead of timing: N asynchronous pexec requests at once on ONE slot (1 s window, the
+                              function takes --delay-ms each), each followed to its end through /pexec/status;
+                              counts answers that are the request's own, another's, 504, or anything else
+          --delay-ms N        how long the function takes per request in --pending mode (default 20)
           -h, --help          this text
         """;
 
@@ -42,6 +46,11 @@ internal sealed class BenchOptions
     public string? RepoRoot { get; private set; }
 
     public bool Help { get; private set; }
+
+    /// <summary>Requests of the pending-load mode; null for the timing mode.</summary>
+    public int? Pending { get; private set; }
+
+    public int DelayMs { get; private set; } = 20;
 
     /// <summary>Sequential requests per target at the end of the warm-up.</summary>
     public int WarmupRequests => Math.Clamp(Requests / 2, 200, 1000);
@@ -110,6 +119,12 @@ internal sealed class BenchOptions
                     }
 
                     options.EmulatorEnvironment[pair[..at]] = pair[(at + 1)..];
+                    break;
+                case "--pending":
+                    options.Pending = PositiveInt(name, Value());
+                    break;
+                case "--delay-ms":
+                    options.DelayMs = PositiveInt(name, Value());
                     break;
                 case "--repo":
                     options.RepoRoot = Path.GetFullPath(Value());

@@ -113,11 +113,14 @@ internal static class Program
             {
                 var deploying = Stopwatch.StartNew();
                 function = await EchoFunction.CreateAsync(api, options.Image, cancellationToken);
-                await function.DeployAsync(options.MaxRequestConcurrency, TimeSpan.FromMinutes(3), cancellationToken);
+                var slots = options.Pending is null ? options.MaxRequestConcurrency : 1;
+                await function.DeployAsync(slots, TimeSpan.FromMinutes(3), cancellationToken);
                 await function.FindContainerAsync(cancellationToken);
-                Console.WriteLine(Invariant($"function:    {function.Id} version {function.VersionId}, ACTIVE after {deploying.Elapsed.TotalSeconds:F1} s, maxRequestConcurrency {options.MaxRequestConcurrency}, 1 instance"));
+                Console.WriteLine(Invariant($"function:    {function.Id} version {function.VersionId}, ACTIVE after {deploying.Elapsed.TotalSeconds:F1} s, maxRequestConcurrency {slots}, 1 instance"));
                 Console.WriteLine($"container:   {function.ContainerId![..12]} inference port published at {function.DirectBase}");
-                var exitCode = await MeasureAsync(emulatorUrl, function, cancellationToken);
+                var exitCode = options.Pending is { } pending
+                    ? await PendingLoad.RunAsync(emulatorUrl, function, pending, options, Emulator?.EmulatorPid, cancellationToken)
+                    : await MeasureAsync(emulatorUrl, function, cancellationToken);
                 if (exitCode != 0)
                 {
                     await function.ExplainContainerLossAsync();
