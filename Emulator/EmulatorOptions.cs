@@ -17,6 +17,15 @@ public sealed class EmulatorOptions
     /// <summary>How long a new instance may take to pass its health check before the deployment turns ERROR (the cloud waits 30 min).</summary>
     public TimeSpan ReadyTimeout { get; set; } = TimeSpan.FromMinutes(30);
 
+    /// <summary>
+    /// How often a ready instance's health check runs (the cloud's worker checks every 10 s, §10.3). An instance
+    /// that fails <see cref="HealthCheckFailureThreshold"/> checks in a row is taken out of rotation and replaced.
+    /// </summary>
+    public TimeSpan HealthCheckInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Consecutive failed health checks after which a ready instance is taken out of rotation and replaced.</summary>
+    public int HealthCheckFailureThreshold { get; set; } = 3;
+
     /// <summary>How long an instance above <c>minInstances</c> may stay idle before it is stopped.</summary>
     public TimeSpan IdleInstanceTimeout { get; set; } = TimeSpan.FromMinutes(2);
 

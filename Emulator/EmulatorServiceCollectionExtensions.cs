@@ -15,7 +15,11 @@ public static class EmulatorServiceCollectionExtensions
     public static WebApplicationBuilder AddNvcfEmulator(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.Configure<EmulatorOptions>(builder.Configuration.GetSection(EmulatorOptions.SectionName));
+        services.AddOptions<EmulatorOptions>()
+            .Bind(builder.Configuration.GetSection(EmulatorOptions.SectionName))
+            .Validate(o => o.HealthCheckInterval > TimeSpan.Zero, "Emulator:HealthCheckInterval must be longer than zero.")
+            .Validate(o => o.HealthCheckFailureThreshold >= 1, "Emulator:HealthCheckFailureThreshold must be at least 1.")
+            .ValidateOnStart();
         services.Configure<DockerRuntimeOptions>(builder.Configuration.GetSection("Emulator:Docker"));
         services.Configure<GpuOptions>(builder.Configuration.GetSection(GpuOptions.SectionName));
 

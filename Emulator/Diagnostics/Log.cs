@@ -41,7 +41,7 @@ internal static partial class Log
     [LoggerMessage(12, LogLevel.Error, "Instance of {FunctionName} version {VersionId} failed to start: {Cause}")]
     public static partial void InstanceFailed(this ILogger logger, string functionName, Guid versionId, string cause);
 
-    [LoggerMessage(13, LogLevel.Warning, "Instance of {FunctionName} version {VersionId} stopped and will be replaced: {Cause}")]
+    [LoggerMessage(13, LogLevel.Warning, "Instance of {FunctionName} version {VersionId} is out of service and will be replaced: {Cause}")]
     public static partial void InstanceLost(this ILogger logger, string functionName, Guid versionId, string cause);
 
     [LoggerMessage(14, LogLevel.Information, "Stopping idle instance {Container} of {FunctionName}")]
@@ -55,6 +55,12 @@ internal static partial class Log
 
     [LoggerMessage(17, LogLevel.Error, "Supervisor of {FunctionName} version {VersionId} stopped unexpectedly")]
     public static partial void SupervisorFailed(this ILogger logger, Exception exception, string functionName, Guid versionId);
+
+    [LoggerMessage(18, LogLevel.Warning, "Instance {Container} failed its health check ({Failures} of {Threshold} in a row before it is replaced): {Detail}")]
+    public static partial void InstanceProbeFailed(this ILogger logger, string container, int failures, int threshold, string detail);
+
+    [LoggerMessage(19, LogLevel.Warning, "Could not remove instance {Container}: {Message}")]
+    public static partial void InstanceNotRemoved(this ILogger logger, string container, string message);
 
     [LoggerMessage(6, LogLevel.Information, "gRPC invocations are served at {Address}")]
     public static partial void GrpcListening(this ILogger logger, Uri address);

@@ -8,6 +8,11 @@ public sealed record HealthCheck(HealthProtocol Protocol, string Uri, int Port, 
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
     public const int DefaultExpectedStatusCode = 200;
 
+    /// <summary>What is probed, for messages: <c>GET /v2/health/ready on port 8000</c> or <c>grpc.health.v1 on port 8001</c>.</summary>
+    public string Description => Protocol == HealthProtocol.Grpc
+        ? $"grpc.health.v1 on port {Port}"
+        : $"GET {Uri} on port {Port}";
+
     /// <summary>
     /// The check used when a function is created without <c>health</c>: HTTP (gRPC for <c>/grpc</c>
     /// functions) on <c>inferencePort</c> or 8000, at <c>healthUri</c> or <c>/v2/health/ready</c>.

@@ -6,7 +6,9 @@ namespace Nvcf.Emulator.Orchestration;
 
 /// <summary>
 /// The life of one instance: start its container, probe until the health check passes (quickly at first, so a
-/// version turns ACTIVE soon after its container is ready), then watch it until it exits or is stopped.
+/// version turns ACTIVE soon after its container is ready), then keep probing it every
+/// <see cref="EmulatorOptions.HealthCheckInterval"/> until it exits, fails
+/// <see cref="EmulatorOptions.HealthCheckFailureThreshold"/> checks in a row, or is stopped.
 /// Each step is reported to the owning <see cref="VersionSupervisor"/>.
 /// </summary>
 internal sealed class InstanceRunner(
@@ -123,8 +125,9 @@ internal sealed class InstanceRunner(
             LastBusyAt = DateTime.UtcNow;
             report(this, InstanceEvent.Ready);
 
-            var ended = await exit;
-            Fail(report, await DescribeExitAsync(Container, ended, "after it was ready"), wasReady: true);
+            var (outOfService, stillRunning) = await WatchWhileReadyAsync(Container, exit, stop);
+            SetState(InstanceState.Errored);
+            report(this, new InstanceEvent(stillRunning ? InstanceEventKind.Unhealthy : InstanceEventKind.Lost, outOfService));
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
@@ -158,12 +161,51 @@ internal sealed class InstanceRunner(
             last = probe.Detail;
             if (DateTime.UtcNow > deadline)
             {
-                return $"Health check ({health.Protocol} {health.Uri} on port {health.Port}) did not pass within {options.ReadyTimeout}; last result: {last}.";
+                return $"Health check ({health.Description}) did not pass within {options.ReadyTimeout}; last result: {last}.";
             }
 
             await Task.WhenAny(exit, Task.Delay(delay, stop));
             stop.ThrowIfCancellationRequested();
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxStartupProbeDelay.Ticks));
+        }
+    }
+
+    /// <summary>
+    /// Probes a ready instance on the cloud's interval until its container exits or its health check fails the
+    /// threshold number of times in a row; returns why it is out of service, and whether its container still runs.
+    /// A passing check resets the count.
+    /// </summary>
+    private async Task<(string Cause, bool StillRunning)> WatchWhileReadyAsync(RuntimeInstance container, Task<InstanceObservation> exit, CancellationToken stop)
+    {
+        var failures = 0;
+        while (true)
+        {
+            await Task.WhenAny(exit, Task.Delay(options.HealthCheckInterval, stop));
+            stop.ThrowIfCancellationRequested();
+            if (exit.IsCompleted)
+            {
+                return (await DescribeExitAsync(container, await exit, "after it was ready"), false);
+            }
+
+            var probe = await prober.ProbeAsync(container, health, stop);
+            if (probe.IsHealthy)
+            {
+                failures = 0;
+                continue;
+            }
+
+            if (exit.IsCompleted)
+            {
+                return (await DescribeExitAsync(container, await exit, "after it was ready"), false);
+            }
+
+            failures++;
+            logger.InstanceProbeFailed(container.Name, failures, options.HealthCheckFailureThreshold, probe.Detail);
+            if (failures >= options.HealthCheckFailureThreshold)
+            {
+                return ($"Health check ({health.Description}) failed {failures} times in a row, {options.HealthCheckInterval.TotalSeconds:0.###} s apart; "
+                    + $"last result: {probe.Detail}.", true);
+            }
         }
     }
 
@@ -213,6 +255,9 @@ internal enum InstanceEventKind
 
     /// <summary>A ready instance stopped.</summary>
     Lost,
+
+    /// <summary>A ready instance failed its health check too many times in a row; its container still runs.</summary>
+    Unhealthy,
 }
 
 internal sealed record InstanceEvent(InstanceEventKind Kind, string? Cause = null)

@@ -10,7 +10,8 @@ namespace Nvcf.Emulator.Orchestration;
 /// <summary>
 /// Keeps one deployed version's instances matching its deployment: <c>minInstances</c> per GPU specification,
 /// more (up to <c>maxInstances</c>) while requests wait for a slot, idle extras stopped after a quiet period,
-/// an instance that exits replaced. Derives the version's status from its instances and reports it.
+/// an instance that exits or stops passing its health check taken out of rotation and replaced. Derives the
+/// version's status from its instances and reports it, with the cause of a failure or a loss in <c>healthInfo</c>.
 /// All decisions are taken on one loop, so no locks are needed for the instance list.
 /// </summary>
 internal sealed class VersionSupervisor : IAsyncDisposable
@@ -33,12 +34,16 @@ internal sealed class VersionSupervisor : IAsyncDisposable
     private IReadOnlyList<Secret> _secrets;
     private Task? _stopped;
     private readonly List<InstanceRunner> _instances = [];
+    // Unhealthy instances whose containers are still being stopped; touched only on the loop, awaited once it has ended.
+    private readonly List<Task> _stopping = [];
     private volatile IReadOnlyList<InstanceRunner> _snapshot = [];
     private volatile Deployment _deployment;
     private Task _loop = Task.CompletedTask;
     private volatile bool _retired;
     private bool _everReady;
     private string? _failure;
+    private DeploymentHealth? _loss;
+    private IReadOnlyList<DeploymentHealth> _reportedHealth = [];
 
     public VersionSupervisor(
         FunctionVersion version,
@@ -111,7 +116,7 @@ internal sealed class VersionSupervisor : IAsyncDisposable
             await _loop;
             var instances = TakeInstances();
             count = instances.Count;
-            await Task.WhenAll(instances.Select(i => i.DetachAsync()));
+            await Task.WhenAll(instances.Select(i => i.DetachAsync()).Concat(_stopping));
         });
         return count;
     }
@@ -151,7 +156,7 @@ internal sealed class VersionSupervisor : IAsyncDisposable
         Route.Pool.Close(new InstancePoolClosedException(reason));
         await _stop.CancelAsync();
         await _loop;
-        await Task.WhenAll(TakeInstances().Select(i => i.StopAsync()));
+        await Task.WhenAll(TakeInstances().Select(i => i.StopAsync()).Concat(_stopping));
     });
 
     public async ValueTask DisposeAsync()
@@ -254,10 +259,25 @@ internal sealed class VersionSupervisor : IAsyncDisposable
                 await FailAsync(signal.Event.Cause!);
                 break;
 
-            case InstanceEventKind.Lost:
-                // A ready instance that stops is replaced on the next reconcile; requests wait for the replacement.
+            case InstanceEventKind.Lost or InstanceEventKind.Unhealthy:
+                // A ready instance that stops, or stops passing its health check, leaves the rotation at once and is
+                // replaced on the next reconcile; requests wait for the replacement. The version is DEGRADING meanwhile.
                 _logger.InstanceLost(Version.Name, Version.VersionId, signal.Event.Cause!);
-                await RemoveAsync(signal.Instance!);
+                var lost = signal.Instance!.GpuSpecification;
+                _loss = new DeploymentHealth(lost.Gpu, lost.Backend, lost.InstanceType, signal.Event.Cause!);
+                if (signal.Event.Kind == InstanceEventKind.Lost)
+                {
+                    await RemoveAsync(signal.Instance);
+                }
+                else
+                {
+                    // Its container still runs: it is stopped gracefully (requests on it may finish) while the
+                    // replacement starts, rather than after the container's stop timeout.
+                    Forget(signal.Instance);
+                    _stopping.RemoveAll(t => t.IsCompleted);
+                    _stopping.Add(StopInBackgroundAsync(signal.Instance));
+                }
+
                 break;
         }
     }
@@ -329,11 +349,30 @@ internal sealed class VersionSupervisor : IAsyncDisposable
 
     private async Task RemoveAsync(InstanceRunner instance)
     {
+        Forget(instance);
+        await instance.StopAsync();
+    }
+
+    /// <summary>Takes the instance out of rotation and out of the supervisor's count; its container is left to stop.</summary>
+    private void Forget(InstanceRunner instance)
+    {
         Route.Pool.Remove(instance.InstanceId);
         _instances.Remove(instance);
         _snapshot = [.. _instances];
         ForgetSecrets(instance);
-        await instance.StopAsync();
+    }
+
+    /// <summary>Stops a forgotten instance while the loop goes on; awaited when the supervisor stops.</summary>
+    private async Task StopInBackgroundAsync(InstanceRunner instance)
+    {
+        try
+        {
+            await instance.StopAsync();
+        }
+        catch (Exception e)
+        {
+            _logger.InstanceNotRemoved(instance.Container?.Name ?? instance.InstanceId.ToString(), e.Message);
+        }
     }
 
     /// <summary>
@@ -380,7 +419,10 @@ internal sealed class VersionSupervisor : IAsyncDisposable
         }
     }
 
-    /// <summary>Derives the version's status (§2.7) and writes it, with the failure cause, to the store.</summary>
+    /// <summary>
+    /// Derives the version's status (§2.7) and writes it to the store, with the cause in <c>healthInfo</c> while it is
+    /// ERROR (why it failed, for each GPU specification) or DEGRADING (why the last instance was lost, for its own).
+    /// </summary>
     private async Task ReportAsync(CancellationToken stop)
     {
         var ready = _instances.Count(i => i.State == InstanceState.Active);
@@ -389,17 +431,29 @@ internal sealed class VersionSupervisor : IAsyncDisposable
             : _deployment.ScalesFromZero || ready >= required ? FunctionStatus.Active
             : _everReady ? FunctionStatus.Degrading
             : FunctionStatus.Deploying;
+        if (status == FunctionStatus.Active)
+        {
+            _loss = null;
+        }
 
-        if (_retired || status == Route.Status)
+        IReadOnlyList<DeploymentHealth> health = status switch
+        {
+            FunctionStatus.Error => [.. _deployment.Specifications.Select(s => new DeploymentHealth(s.Gpu, s.Backend, s.InstanceType, _failure!))],
+            FunctionStatus.Degrading when _loss is not null => [_loss],
+            _ => [],
+        };
+        if (_retired || (status == Route.Status && health.SequenceEqual(_reportedHealth)))
         {
             return;
         }
 
-        _logger.VersionStatusChanged(Version.Name, Version.VersionId, Route.Status, status);
+        if (status != Route.Status)
+        {
+            _logger.VersionStatusChanged(Version.Name, Version.VersionId, Route.Status, status);
+        }
+
         Route.Status = status;
-        var health = _failure is null
-            ? (IReadOnlyList<DeploymentHealth>)[]
-            : [.. _deployment.Specifications.Select(s => new DeploymentHealth(s.Gpu, s.Backend, s.InstanceType, _failure))];
+        _reportedHealth = health;
         await _store.UpdateVersionAsync(Version.Id, Version.VersionId, v => v with { Status = status }, stop);
         _deployment = await _store.UpdateDeploymentAsync(
             Version.VersionId,

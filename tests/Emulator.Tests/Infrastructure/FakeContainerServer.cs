@@ -13,13 +13,16 @@ namespace Nvcf.Emulator.Tests.Infrastructure;
 /// A real HTTP server standing in for function containers in the in-process tests:
 /// <c>POST /echo</c> echoes, <c>POST /headers</c> returns the request headers as JSON,
 /// <c>POST /slow</c> answers when <see cref="ReleaseSlow"/> is called, <c>POST /arrivals</c> tells when each piece of
-/// the body arrived, health at <c>/v2/health/ready</c>.
+/// the body arrived, health at <c>/v2/health/ready</c>, and at <c>/health/{name}</c> a health check that fails
+/// (503) while <see cref="SetHealthy"/> or <see cref="FailNext"/> says so.
 /// </summary>
 public sealed class FakeContainerServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private TaskCompletionSource _slow = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _slowStarted;
+    private readonly Lock _healthGate = new();
+    private readonly Dictionary<string, HealthCheck> _health = [];
 
     public FakeContainerServer()
     {
@@ -28,6 +31,7 @@ public sealed class FakeContainerServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         _app = builder.Build();
         _app.MapGet("/v2/health/ready", () => Results.Ok());
+        _app.MapGet("/health/{name}", (string name) => Check(name) ? Results.Ok() : Results.StatusCode(503));
         _app.MapPost("/echo", async (HttpContext context) =>
         {
             context.Response.ContentType = context.Request.ContentType;
@@ -85,6 +89,34 @@ public sealed class FakeContainerServer : IAsyncDisposable
     /// <summary>Requests that have reached <c>/slow</c> since the server started.</summary>
     public int SlowStarted => Volatile.Read(ref _slowStarted);
 
+    /// <summary>Makes <c>GET /health/{name}</c> pass (200) or fail (503) from now on.</summary>
+    public void SetHealthy(string name, bool healthy)
+    {
+        lock (_healthGate)
+        {
+            Health(name).Unhealthy = !healthy;
+        }
+    }
+
+    /// <summary>Makes the next <paramref name="count"/> answers of <c>GET /health/{name}</c> fail (503).</summary>
+    public void FailNext(string name, int count)
+    {
+        lock (_healthGate)
+        {
+            Health(name).FailuresToGive = count;
+        }
+    }
+
+    /// <summary>How many times <c>GET /health/{name}</c> has answered, and how many of those were failures.</summary>
+    public (int Answered, int Failed) HealthChecks(string name)
+    {
+        lock (_healthGate)
+        {
+            var check = Health(name);
+            return (check.Answered, check.Failed);
+        }
+    }
+
     /// <summary>Lets every request currently held by <c>/slow</c> answer.</summary>
     public void ReleaseSlow()
     {
@@ -96,5 +128,32 @@ public sealed class FakeContainerServer : IAsyncDisposable
     {
         ReleaseSlow();
         await _app.DisposeAsync();
+    }
+
+    private bool Check(string name)
+    {
+        lock (_healthGate)
+        {
+            var check = Health(name);
+            check.Answered++;
+            var healthy = !check.Unhealthy && check.FailuresToGive == 0;
+            check.FailuresToGive = Math.Max(0, check.FailuresToGive - 1);
+            check.Failed += healthy ? 0 : 1;
+            return healthy;
+        }
+    }
+
+    private HealthCheck Health(string name) =>
+        _health.TryGetValue(name, out var check) ? check : _health[name] = new HealthCheck();
+
+    private sealed class HealthCheck
+    {
+        public bool Unhealthy { get; set; }
+
+        public int FailuresToGive { get; set; }
+
+        public int Answered { get; set; }
+
+        public int Failed { get; set; }
     }
 }
