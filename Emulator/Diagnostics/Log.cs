@@ -76,4 +76,7 @@ internal static partial class Log
 
     [LoggerMessage(33, LogLevel.Information, "Left {Count} instance(s) running for the next emulator on this store")]
     public static partial void InstancesLeftRunning(this ILogger logger, int count);
+
+    [LoggerMessage(50, LogLevel.Warning, "Removed {Count} container(s) of undeployed version {VersionId} that no instance tracked")]
+    public static partial void UntrackedContainersRemoved(this ILogger logger, int count, Guid versionId);
 }

@@ -36,6 +36,12 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
         _client = builder.Build();
     }
 
+    /// <remarks>
+    /// Cancellation is honoured between steps, never inside the engine calls that create state (create, start): once a
+    /// container exists, this method either returns it or removes it, whatever happens (a refusal, a lost engine, an
+    /// undeploy cancelling the start). Every engine refusal becomes an <see cref="InstanceStartException"/> with the
+    /// engine's own words.
+    /// </remarks>
     public async Task<RuntimeInstance> StartAsync(InstanceSpec spec, CancellationToken cancellationToken)
     {
         var gpu = await GetGpuPassthroughAsync(cancellationToken);
@@ -55,8 +61,10 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
         CreateContainerResponse created;
         try
         {
+            cancellationToken.ThrowIfCancellationRequested();
             spec.Folders.Create();
-            created = await _client.Containers.CreateContainerAsync(CreateParameters(spec, image.ID, gpu, assignment, image.Config?.Env), cancellationToken);
+            created = await _client.Containers.CreateContainerAsync(
+                CreateParameters(spec, image.ID, gpu, assignment, image.Config?.Env), CancellationToken.None);
         }
         catch (Exception e)
         {
@@ -71,19 +79,26 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
 
         try
         {
-            await _client.Containers.StartContainerAsync(created.ID, new ContainerStartParameters(), cancellationToken);
-            var inspected = await _client.Containers.InspectContainerAsync(created.ID, cancellationToken);
+            cancellationToken.ThrowIfCancellationRequested();
+            await _client.Containers.StartContainerAsync(created.ID, new ContainerStartParameters(), CancellationToken.None);
+            cancellationToken.ThrowIfCancellationRequested();
+            var inspected = await _client.Containers.InspectContainerAsync(created.ID, CancellationToken.None);
             var instance = new RuntimeInstance(created.ID, name, image.ID, ResolveEndpoints(inspected, spec.Ports)) { Gpus = gpu.Describe(assignment) };
             _logger.ContainerStarted(name, spec.Image, ShortId(image.ID), instance.Gpus);
             return instance;
         }
-        catch (Exception e) when (e is DockerApiException or InstanceStartException)
+        catch (Exception e)
         {
-            // A start refused by the engine (e.g. 'could not select device driver "nvidia"') leaves no container behind.
+            // Refused (e.g. 'could not select device driver "nvidia"'), cancelled by an undeploy, or the engine went
+            // away: the container is removed here, since nobody else knows it exists.
             await RemoveContainerAsync(created.ID, CancellationToken.None, graceful: false);
             _gpus.Release(name);
-            throw e as InstanceStartException
-                ?? new InstanceStartException($"Container '{name}' could not be started: {EngineMessage((DockerApiException)e)}", e);
+            if (e is DockerApiException engine)
+            {
+                throw new InstanceStartException($"Container '{name}' could not be started: {EngineMessage(engine)}", e);
+            }
+
+            throw;
         }
     }
 
@@ -201,6 +216,18 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
         _gpus.Release(instance.Name);
     }
 
+    public async Task<int> RemoveDeploymentAsync(Guid deploymentId, CancellationToken cancellationToken)
+    {
+        var containers = await ListManagedAsync(cancellationToken, $"{ContainerLabels.DeploymentId}={deploymentId}");
+        foreach (var container in containers)
+        {
+            await RemoveContainerAsync(container.ID, cancellationToken, graceful: false);
+            _gpus.Release(container.Names.FirstOrDefault()?.TrimStart('/') ?? container.ID);
+        }
+
+        return containers.Count;
+    }
+
     public async Task<int> ReapStaleAsync(CancellationToken cancellationToken)
     {
         var containers = await ListManagedAsync(cancellationToken);
@@ -223,18 +250,19 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
         return reaped;
     }
 
-    /// <summary>Every container with the emulator's label, running or not.</summary>
-    private Task<IList<ContainerListResponse>> ListManagedAsync(CancellationToken cancellationToken) =>
-        _client.Containers.ListContainersAsync(
-            new ContainersListParameters
-            {
-                All = true,
-                Filters = new Dictionary<string, IDictionary<string, bool>>
-                {
-                    ["label"] = new Dictionary<string, bool> { [ContainerLabels.Managed + "=true"] = true },
-                },
-            },
+    /// <summary>Every container with the emulator's label (and <paramref name="label"/>, given as <c>name=value</c>), running or not.</summary>
+    private Task<IList<ContainerListResponse>> ListManagedAsync(CancellationToken cancellationToken, string? label = null)
+    {
+        var labels = new Dictionary<string, bool> { [ContainerLabels.Managed + "=true"] = true };
+        if (label is not null)
+        {
+            labels[label] = true;
+        }
+
+        return _client.Containers.ListContainersAsync(
+            new ContainersListParameters { All = true, Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = labels } },
             cancellationToken);
+    }
 
     public async Task<IReadOnlyList<RuntimeContainer>> ListAsync(CancellationToken cancellationToken)
     {
@@ -353,6 +381,11 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
         catch (DockerImageNotFoundException)
         {
             // Only a missing image is pulled; a local image is always used as it is.
+        }
+        catch (DockerApiException e)
+        {
+            // e.g. 400 "invalid checksum digest length": a reference the engine will never resolve.
+            throw new InstanceStartException($"Image '{image}' was refused by the Docker engine: {EngineMessage(e)}", e);
         }
 
         _logger.ImagePulling(image);
