@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using Nvcf.Emulator.Tests.Infrastructure;
 
 namespace Nvcf.Emulator.Tests.Docker;
@@ -27,6 +28,19 @@ public class ContainerOwnershipTests(DockerFixture docker)
         using var deleted = await Http.DeleteAsync($"/v2/nvcf/functions/{function.Id()}/versions/{function.VersionId()}");
         Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         Assert.Empty(await docker.ContainersOfAsync(function.Id()));
+    }
+
+    [Theory]
+    [InlineData("--privileged")]
+    [InlineData("")]
+    [InlineData("Nvcf-Samples/Echo:latest")]
+    [InlineData("nvcf-samples/echo:latest; rm -rf /")]
+    public async Task AnImageReferenceTheEngineCannotParseIsRefusedAtTheApiNamingContainerImage(string image)
+    {
+        using var response = await Http.PostAsJsonAsync("/v2/nvcf/functions", new { name = "bad-image", inferenceUrl = "/echo", containerImage = image });
+
+        var problem = await response.ProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Contains("field=containerImage", (string?)problem["detail"]);
     }
 
     [Fact]
