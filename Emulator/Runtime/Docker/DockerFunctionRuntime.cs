@@ -20,13 +20,21 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
     private readonly ILogger<DockerFunctionRuntime> _logger;
     private readonly GpuAllocator _gpus = new();
     private readonly SemaphoreSlim _gpuDetection = new(1, 1);
+    private readonly string _workDirectory;
+    private readonly OwnerLease _lease;
     private GpuPassthrough? _gpu;
 
-    public DockerFunctionRuntime(IOptions<DockerRuntimeOptions> options, IOptions<GpuOptions> gpuOptions, ILogger<DockerFunctionRuntime> logger)
+    public DockerFunctionRuntime(
+        IOptions<DockerRuntimeOptions> options,
+        IOptions<GpuOptions> gpuOptions,
+        IOptions<EmulatorOptions> emulatorOptions,
+        ILogger<DockerFunctionRuntime> logger)
     {
         _options = options.Value;
         _gpuOptions = gpuOptions.Value;
         _logger = logger;
+        _workDirectory = emulatorOptions.Value.WorkDirectory;
+        _lease = new OwnerLease(_workDirectory, _options.OwnerLeaseRenewal);
         var builder = new DockerClientBuilder();
         if (!string.IsNullOrEmpty(_options.Endpoint))
         {
@@ -233,20 +241,28 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
         var containers = await ListManagedAsync(cancellationToken);
 
         var reaped = 0;
+        var named = new HashSet<string>(StringComparer.Ordinal);
         foreach (var container in containers)
         {
-            var owner = EmulatorProcess.Parse(container.Labels?.TryGetValue(ContainerLabels.Owner, out var o) == true ? o : null);
-            if (owner is null || !owner.IsGone() || container.Labels?.ContainsKey(ContainerLabels.State) == true)
+            var owner = container.Labels?.TryGetValue(ContainerLabels.Owner, out var o) == true ? o : null;
+            if (!OwnerLease.IsGone(owner, _options.OwnerLeaseTimeout) || container.Labels?.ContainsKey(ContainerLabels.State) == true)
             {
-                // Alive, or kept for a durable store: its next emulator (maybe restarting right now) adopts or removes it.
+                // Alive (or not provably gone), or kept for a durable store: its next emulator (maybe restarting right
+                // now) adopts or removes it.
+                if (owner is not null)
+                {
+                    named.Add(owner);
+                }
+
                 continue;
             }
 
-            _logger.ContainerReaped(container.Names.FirstOrDefault()?.TrimStart('/') ?? container.ID, owner.ToString());
+            _logger.ContainerReaped(container.Names.FirstOrDefault()?.TrimStart('/') ?? container.ID, owner!);
             await RemoveContainerAsync(container.ID, cancellationToken, graceful: false);
             reaped++;
         }
 
+        OwnerLease.Sweep(_workDirectory, named, _options.OwnerLeaseTimeout);
         return reaped;
     }
 
@@ -293,7 +309,7 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
             found.Add(new RuntimeContainer(
                 new RuntimeInstance(inspected.ID, name, inspected.Image, endpoints) { Gpus = Label(labels, ContainerLabels.GpuDescription) },
                 inspected.State?.Running == true,
-                EmulatorProcess.Parse(Label(labels, ContainerLabels.Owner))?.IsGone() == true,
+                OwnerLease.IsGone(Label(labels, ContainerLabels.Owner), _options.OwnerLeaseTimeout),
                 Label(labels, ContainerLabels.State),
                 GuidLabel(labels, ContainerLabels.FunctionId),
                 GuidLabel(labels, ContainerLabels.VersionId),
@@ -307,6 +323,7 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
 
     public void Dispose()
     {
+        _lease.Dispose();
         _client.Dispose();
         _gpuDetection.Dispose();
     }
@@ -345,7 +362,7 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
             Labels = new Dictionary<string, string>
             {
                 [ContainerLabels.Managed] = "true",
-                [ContainerLabels.Owner] = EmulatorProcess.Current.ToString(),
+                [ContainerLabels.Owner] = _lease.Path,
                 [ContainerLabels.FunctionId] = spec.FunctionId.ToString(),
                 [ContainerLabels.FunctionName] = spec.FunctionName,
                 [ContainerLabels.VersionId] = spec.VersionId.ToString(),

@@ -1,5 +1,9 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using Nvcf.Emulator.Runtime.Docker;
 using Nvcf.Emulator.Tests.Infrastructure;
 
 namespace Nvcf.Emulator.Tests.Docker;
@@ -70,5 +74,125 @@ public class ContainerOwnershipTests(DockerFixture docker)
             containerImage = "nvcf-test/refused@sha256:0123456789abcdef0123456789abcdef",
         }));
         await emulator.DisposeAsync(); // a clean stop with a failed deployment still in place
+    }
+
+    [Fact]
+    public async Task AnEmulatorStartingInAnotherPidNamespaceLeavesARunningEmulatorsContainersAlone()
+    {
+        var function = await Http.CreateFunctionAsync(new { name = "pid-namespace", inferenceUrl = "/cgi-bin/env", containerImage = DockerFixture.CgiImage });
+        await Http.DeployAsync(function);
+        await Http.WaitForStatusAsync(function, Timeout, "ACTIVE");
+        var running = Assert.Single(await docker.ContainersOfAsync(function.Id()));
+
+        // The same binary and work directory, as in a dev container or CI job sharing the engine: its reaper runs
+        // before it answers /health. There, this process's PID does not exist.
+        var port = FreePort();
+        using (var other = Process.Start(new ProcessStartInfo(
+            "unshare",
+            ["--pid", "--fork", "--mount-proc", "--kill-child", "dotnet", typeof(Program).Assembly.Location, "--urls", $"http://127.0.0.1:{port}", "--Emulator:GrpcUrl="])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!)
+        {
+            var output = new System.Text.StringBuilder();
+            other.OutputDataReceived += (_, e) => output.AppendLine(e.Data);
+            other.ErrorDataReceived += (_, e) => output.AppendLine(e.Data);
+            other.BeginOutputReadLine();
+            other.BeginErrorReadLine();
+            try
+            {
+                using var health = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+                var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+                while (!await AnswersAsync(health))
+                {
+                    Assert.True(!other.HasExited && DateTime.UtcNow < deadline, $"The second emulator did not start: {output}");
+                    await Task.Delay(200);
+                }
+            }
+            finally
+            {
+                other.Kill(entireProcessTree: true);
+                await other.WaitForExitAsync();
+            }
+        }
+
+        var inspected = await docker.Docker.Containers.InspectContainerAsync(running.ID);
+        Assert.True(inspected.State?.Running);
+        using var response = await Http.InvokeAsync(function.Id(), "{}");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await Http.UndeployAsync(function);
+    }
+
+    [Fact]
+    public async Task ContainersOfAStaleOwnerLeaseAreReapedAtStartAndThoseOfALiveOrUnknownOwnerAreNot()
+    {
+        var owners = Path.Combine(Path.GetTempPath(), "nvcf-emulator", OwnerLease.FolderName);
+        Directory.CreateDirectory(owners);
+        var staleLease = Path.Combine(owners, $"{Guid.NewGuid():N}.lease");
+        var liveLease = Path.Combine(owners, $"{Guid.NewGuid():N}.lease");
+        await File.WriteAllTextAsync(staleLease, "crashed emulator");
+        await File.WriteAllTextAsync(liveLease, "running emulator");
+        File.SetLastWriteTimeUtc(staleLease, DateTime.UtcNow - TimeSpan.FromMinutes(5));
+
+        var stale = await docker.CreateSleeperAsync(new() { [ContainerLabels.Managed] = "true", [ContainerLabels.Owner] = staleLease });
+        var live = await docker.CreateSleeperAsync(new() { [ContainerLabels.Managed] = "true", [ContainerLabels.Owner] = liveLease });
+        var unseen = await docker.CreateSleeperAsync(new()
+        {
+            [ContainerLabels.Managed] = "true",
+            [ContainerLabels.Owner] = $"/somewhere/this/emulator/cannot/see/{Guid.NewGuid():N}.lease",
+        });
+        var olderLive = await docker.CreateSleeperAsync(new() { [ContainerLabels.Managed] = "true", [ContainerLabels.Owner] = EmulatorProcess.Current.ToString() });
+        string[] kept = [live, unseen, olderLive];
+        try
+        {
+            await using var emulator = new EmulatorFactory(settings: new Dictionary<string, string?>());
+            using var http = emulator.CreateNvcfClient();
+            using var _ = await http.GetAsync("/v2/nvcf/functions");
+
+            await Assert.ThrowsAsync<DockerContainerNotFoundException>(() => docker.Docker.Containers.InspectContainerAsync(stale));
+            foreach (var id in kept)
+            {
+                Assert.True((await docker.Docker.Containers.InspectContainerAsync(id)).State?.Running);
+            }
+
+            Assert.False(File.Exists(staleLease)); // nothing names it any more
+            Assert.True(File.Exists(liveLease));
+        }
+        finally
+        {
+            foreach (var id in kept.Append(stale))
+            {
+                try
+                {
+                    await docker.Docker.Containers.RemoveContainerAsync(id, new ContainerRemoveParameters { Force = true });
+                }
+                catch (DockerContainerNotFoundException)
+                {
+                }
+            }
+
+            File.Delete(liveLease);
+        }
+    }
+
+    private static async Task<bool> AnswersAsync(HttpClient http)
+    {
+        try
+        {
+            using var response = await http.GetAsync("/health");
+            return response.IsSuccessStatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
