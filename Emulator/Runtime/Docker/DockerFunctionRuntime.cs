@@ -14,6 +14,9 @@ namespace Nvcf.Emulator.Runtime.Docker;
 /// </summary>
 public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
 {
+    /// <summary>The name prefix of the networks the emulator creates for its instances.</summary>
+    public const string NetworkPrefix = "nvcf-emulator-";
+
     private readonly DockerClient _client;
     private readonly DockerRuntimeOptions _options;
     private readonly GpuOptions _gpuOptions;
@@ -22,6 +25,8 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
     private readonly SemaphoreSlim _gpuDetection = new(1, 1);
     private readonly string _workDirectory;
     private readonly OwnerLease _lease;
+    private readonly SemaphoreSlim _networks = new(1, 1);
+    private readonly Dictionary<string, int> _joining = new(StringComparer.Ordinal);
     private GpuPassthrough? _gpu;
 
     public DockerFunctionRuntime(
@@ -66,6 +71,28 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
             _logger.GpuShared(name, assignment.ToString());
         }
 
+        var network = OwnNetwork(spec);
+        if (network is not null)
+        {
+            await JoinNetworkAsync(network, spec.StateId, cancellationToken);
+        }
+
+        try
+        {
+            return await CreateAndStartAsync(spec, name, image, gpu, assignment, cancellationToken);
+        }
+        finally
+        {
+            if (network is not null)
+            {
+                await LeaveNetworkAsync(network);
+            }
+        }
+    }
+
+    private async Task<RuntimeInstance> CreateAndStartAsync(
+        InstanceSpec spec, string name, ImageInspectResponse image, GpuPassthrough gpu, GpuAssignment assignment, CancellationToken cancellationToken)
+    {
         CreateContainerResponse created;
         try
         {
@@ -107,6 +134,116 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
             }
 
             throw;
+        }
+    }
+
+    /// <summary>
+    /// The network of the emulator's own that instances join when no <see cref="DockerRuntimeOptions.NetworkMode"/> is
+    /// set: one per durable store (its instances outlive this process), else one per emulator process. Null: the
+    /// configured network is used as it is.
+    /// </summary>
+    private string? OwnNetwork(InstanceSpec spec) =>
+        string.IsNullOrEmpty(_options.NetworkMode)
+            ? NetworkPrefix + (spec.StateId is { } state ? state[..Math.Min(12, state.Length)] : _lease.ShortId)
+            : null;
+
+    /// <summary>
+    /// Makes sure the network exists (created on first use: a bridge without inter-container traffic, so an instance
+    /// cannot reach its neighbours, only the published ports the emulator uses) and holds it until
+    /// <see cref="LeaveNetworkAsync"/>, so that removing the last container meanwhile does not remove it.
+    /// </summary>
+    private async Task JoinNetworkAsync(string network, string? stateId, CancellationToken cancellationToken)
+    {
+        await _networks.WaitAsync(cancellationToken);
+        try
+        {
+            try
+            {
+                // Never cancelled half-way (like a container's create): a create the engine finishes after its caller
+                // gave up would make a second network of the same name.
+                await _client.Networks.InspectNetworkAsync(network, CancellationToken.None);
+            }
+            catch (DockerNetworkNotFoundException)
+            {
+                var labels = new Dictionary<string, string> { [ContainerLabels.Managed] = "true", [ContainerLabels.Owner] = _lease.Path };
+                if (stateId is not null)
+                {
+                    labels[ContainerLabels.State] = stateId;
+                }
+
+                try
+                {
+                    await _client.Networks.CreateNetworkAsync(
+                        new NetworksCreateParameters
+                        {
+                            Name = network,
+                            Driver = "bridge",
+                            Labels = labels,
+                            Options = new Dictionary<string, string> { ["com.docker.network.bridge.enable_icc"] = "false" },
+                        },
+                        CancellationToken.None);
+                }
+                catch (DockerApiException e)
+                {
+                    throw new InstanceStartException($"Network '{network}' for the instances could not be created: {EngineMessage(e)}", e);
+                }
+
+                _logger.NetworkCreated(network);
+            }
+
+            _joining[network] = _joining.GetValueOrDefault(network) + 1;
+        }
+        finally
+        {
+            _networks.Release();
+        }
+    }
+
+    private async Task LeaveNetworkAsync(string network)
+    {
+        await _networks.WaitAsync();
+        try
+        {
+            if (--_joining[network] == 0)
+            {
+                _joining.Remove(network);
+            }
+        }
+        finally
+        {
+            _networks.Release();
+        }
+
+        await RemoveNetworkIfUnusedAsync(network); // nothing joined it, e.g. the start failed
+    }
+
+    /// <summary>Removes one of the emulator's networks once no container is on it and no start here is about to join it.</summary>
+    private async Task RemoveNetworkIfUnusedAsync(string network)
+    {
+        await _networks.WaitAsync();
+        try
+        {
+            if (_joining.ContainsKey(network))
+            {
+                return;
+            }
+
+            var inspected = await _client.Networks.InspectNetworkAsync(network);
+            if (inspected.Containers is { Count: > 0 })
+            {
+                return;
+            }
+
+            await _client.Networks.DeleteNetworkAsync(network);
+            _logger.NetworkRemoved(network);
+        }
+        catch (DockerApiException)
+        {
+            // Gone already, or joined meanwhile by another emulator on the same store: its last container removes it.
+        }
+        finally
+        {
+            _networks.Release();
         }
     }
 
@@ -326,6 +463,7 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
         _lease.Dispose();
         _client.Dispose();
         _gpuDetection.Dispose();
+        _networks.Dispose();
     }
 
     private static string? Label(IDictionary<string, string> labels, string name) =>
@@ -379,7 +517,7 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
                     $"{spec.Folders.Response}:{InstanceFolders.ContainerResponse}",
                     $"{spec.Folders.Secrets}:{InstanceFolders.ContainerSecrets}:ro",
                 ],
-                NetworkMode = string.IsNullOrEmpty(_options.NetworkMode) ? null! : _options.NetworkMode,
+                NetworkMode = OwnNetwork(spec) ?? _options.NetworkMode!,
                 PortBindings = IsHostNetwork(_options.NetworkMode)
                     ? null!
                     : ports.ToDictionary(
@@ -491,9 +629,21 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
     /// <summary>
     /// Removes a container; <paramref name="graceful"/> first gives its process <see cref="DockerRuntimeOptions.StopTimeout"/>
     /// to stop on SIGTERM, otherwise it is killed at once (orphans, failed starts: nobody waits for their answers).
+    /// The emulator's networks it was on are removed with their last container.
     /// </summary>
     private async Task RemoveContainerAsync(string containerId, CancellationToken cancellationToken, bool graceful = true)
     {
+        IReadOnlyList<string> networks;
+        try
+        {
+            var inspected = await _client.Containers.InspectContainerAsync(containerId, cancellationToken);
+            networks = [.. (inspected.NetworkSettings?.Networks?.Keys ?? []).Where(n => n.StartsWith(NetworkPrefix, StringComparison.Ordinal))];
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            return;
+        }
+
         if (graceful && !await StopContainerAsync(containerId, cancellationToken))
         {
             return;
@@ -509,6 +659,11 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
         catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.Conflict)
         {
             // "removal already in progress"
+        }
+
+        foreach (var network in networks)
+        {
+            await RemoveNetworkIfUnusedAsync(network);
         }
     }
 

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using Docker.DotNet;
 using Docker.DotNet.Models;
 using Nvcf.Emulator.Runtime.Docker;
+using DockerRuntime = Nvcf.Emulator.Runtime.Docker.DockerFunctionRuntime;
 using Nvcf.Emulator.Tests.Infrastructure;
 
 namespace Nvcf.Emulator.Tests.Docker;
@@ -174,6 +175,52 @@ public class ContainerOwnershipTests(DockerFixture docker)
 
             File.Delete(liveLease);
         }
+    }
+
+    [Fact]
+    public async Task InstancesLiveOnTheEmulatorsOwnNetworkWhereTheyCannotReachEachOtherAndItGoesWithTheLastOne()
+    {
+        await using var emulator = new EmulatorFactory(settings: new Dictionary<string, string?>());
+        using var http = emulator.CreateNvcfClient();
+        var first = await http.CreateFunctionAsync(new { name = "neighbour-a", inferenceUrl = "/cgi-bin/env", containerImage = DockerFixture.CgiImage });
+        var second = await http.CreateFunctionAsync(new { name = "neighbour-b", inferenceUrl = "/cgi-bin/secrets", containerImage = DockerFixture.CgiImage });
+        await http.DeployAsync(first);
+        await http.DeployAsync(second);
+        await http.WaitForStatusAsync(first, Timeout, "ACTIVE");
+        await http.WaitForStatusAsync(second, Timeout, "ACTIVE");
+        var a = await docker.Docker.Containers.InspectContainerAsync(Assert.Single(await docker.ContainersOfAsync(first.Id())).ID);
+        var b = await docker.Docker.Containers.InspectContainerAsync(Assert.Single(await docker.ContainersOfAsync(second.Id())).ID);
+
+        var (networkName, endpoint) = Assert.Single(b.NetworkSettings!.Networks);
+        Assert.StartsWith(DockerRuntime.NetworkPrefix, networkName);
+        Assert.Equal(networkName, Assert.Single(a.NetworkSettings!.Networks).Key);
+        var network = await docker.Docker.Networks.InspectNetworkAsync(networkName);
+        Assert.Equal("false", network.Options["com.docker.network.bridge.enable_icc"]);
+        Assert.Equal("true", network.Labels[ContainerLabels.Managed]);
+
+        // The neighbour's secrets are one request away on a shared bridge; here the request never gets through.
+        var (exitCode, output) = await ExecAsync(a.ID, "wget", "-T", "3", "-q", "-O", "-", $"http://{endpoint.IPAddress}:8000/cgi-bin/secrets");
+        Assert.True(exitCode != 0, $"neighbour-a reached neighbour-b: {output}");
+        using var response = await http.InvokeAsync(second.Id(), "{}");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode); // while the emulator still reaches it
+
+        await http.UndeployAsync(first);
+        Assert.Equal(networkName, (await docker.Docker.Networks.InspectNetworkAsync(networkName)).Name); // b is still on it
+        await http.UndeployAsync(second);
+        await Assert.ThrowsAsync<DockerNetworkNotFoundException>(() => docker.Docker.Networks.InspectNetworkAsync(networkName));
+    }
+
+    private static async Task<(int ExitCode, string Output)> ExecAsync(string containerId, params string[] command)
+    {
+        using var process = Process.Start(new ProcessStartInfo("docker", ["exec", containerId, .. command])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, (await output) + error);
     }
 
     private static async Task<bool> AnswersAsync(HttpClient http)
