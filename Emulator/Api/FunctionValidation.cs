@@ -45,6 +45,15 @@ public static partial class FunctionValidation
             return "Invalid request: Only one of the following properties 'containerImage', 'models', or 'helmChart' may be specified in the payload";
         }
 
+        if (r.ContainerImage is not null && !ImageReference.IsValid(r.ContainerImage))
+        {
+            return Field(
+                CreateObject,
+                "containerImage",
+                r.ContainerImage,
+                "must be an image reference such as nvcr.io/org/team/image:tag (a lower-case repository path, an optional registry, tag and digest)");
+        }
+
         if ((r.HelmChart is null) != (r.HelmChartServiceName is null))
         {
             return "Invalid request: 'helmChart' and 'helmChartServiceName' must be specified together";

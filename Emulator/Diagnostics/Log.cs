@@ -82,4 +82,13 @@ internal static partial class Log
 
     [LoggerMessage(33, LogLevel.Information, "Left {Count} instance(s) running for the next emulator on this store")]
     public static partial void InstancesLeftRunning(this ILogger logger, int count);
+
+    [LoggerMessage(50, LogLevel.Warning, "Removed {Count} container(s) of undeployed version {VersionId} that no instance tracked")]
+    public static partial void UntrackedContainersRemoved(this ILogger logger, int count, Guid versionId);
+
+    [LoggerMessage(51, LogLevel.Information, "Created network {Network} for instances (no traffic between containers)")]
+    public static partial void NetworkCreated(this ILogger logger, string network);
+
+    [LoggerMessage(52, LogLevel.Information, "Removed network {Network}: its last instance is gone")]
+    public static partial void NetworkRemoved(this ILogger logger, string network);
 }

@@ -227,6 +227,18 @@ public sealed class DeploymentOrchestrator(
         router.Withdraw(functionId, versionId);
         await supervisor.StopAsync($"Function id '{functionId}' version '{versionId}' was undeployed.");
         await supervisor.DisposeAsync();
+        try
+        {
+            if (await runtime.RemoveDeploymentAsync(supervisor.Deployment.DeploymentId, CancellationToken.None) is > 0 and var left)
+            {
+                logger.UntrackedContainersRemoved(left, versionId);
+            }
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or TimeoutException or System.Net.Sockets.SocketException)
+        {
+            logger.RuntimeUnreachable(e.Message); // what is left is reaped once this emulator is gone
+        }
+
         _supervisors.TryRemove(versionId, out _);
         await store.RemoveDeploymentAsync(versionId);
     }

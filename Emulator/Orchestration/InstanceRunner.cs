@@ -110,6 +110,13 @@ internal sealed class InstanceRunner(
             Fail(report, $"The Docker engine could not be reached: {e.Message}", wasReady: false);
             return;
         }
+        catch (Exception e)
+        {
+            // Whatever else the start threw is still this instance's failure, for the user to see: the run never
+            // faults, so stopping the instance (an undeploy, a delete, the shutdown) always completes.
+            Fail(report, $"The instance could not be started: {e.Message}", wasReady: false);
+            return;
+        }
 
         try
         {
@@ -135,6 +142,10 @@ internal sealed class InstanceRunner(
         catch (Exception e) when (!stop.IsCancellationRequested)
         {
             Fail(report, $"Lost track of container '{Container.Name}': {e.Message}", wasReady: State == InstanceState.Active);
+        }
+        catch (Exception)
+        {
+            // Stopping: whoever stops the instance removes its container; there is no one left to tell.
         }
     }
 

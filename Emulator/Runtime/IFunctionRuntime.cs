@@ -28,6 +28,12 @@ public interface IFunctionRuntime
     Task RemoveAsync(RuntimeInstance instance, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Removes every container of a deployment that is gone, whatever state it is in: the last owner of anything its
+    /// instances left. Returns how many there were. The default: none.
+    /// </summary>
+    Task<int> RemoveDeploymentAsync(Guid deploymentId, CancellationToken cancellationToken) => Task.FromResult(0);
+
+    /// <summary>
     /// Removes containers left behind by emulator processes that no longer run, except those kept for a durable store
     /// (the next emulator on that store adopts or removes them). Returns how many.
     /// </summary>

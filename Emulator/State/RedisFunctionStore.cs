@@ -42,9 +42,41 @@ public sealed class RedisFunctionStore : IFunctionStore, IDisposable
     public static RedisFunctionStore Connect(string connectionString)
     {
         var configuration = ConfigurationOptions.Parse(connectionString);
+        RequirePasswordOffLoopback(configuration);
         configuration.AbortOnConnectFail = false; // a Redis that comes up a little later is fine
         return new RedisFunctionStore(ConnectionMultiplexer.Connect(configuration), ownsConnection: true);
     }
+
+    /// <summary>
+    /// The store holds every function's secrets: one reachable beyond this machine's loopback (from a container, another
+    /// host) must ask for a password.
+    /// </summary>
+    internal static void RequirePasswordOffLoopback(ConfigurationOptions configuration)
+    {
+        if (!string.IsNullOrEmpty(configuration.Password))
+        {
+            return;
+        }
+
+        var exposed = configuration.EndPoints.FirstOrDefault(e => e switch
+        {
+            System.Net.IPEndPoint ip => !System.Net.IPAddress.IsLoopback(ip.Address),
+            System.Net.DnsEndPoint dns => !string.Equals(dns.Host, "localhost", StringComparison.OrdinalIgnoreCase),
+            _ => true,
+        });
+        if (exposed is not null)
+        {
+            throw new InvalidOperationException(
+                $"The Redis store at {Describe(exposed)} is not on this machine's loopback and has no password. It holds the functions' secrets: " +
+                "give its password in the connection string (ConnectionStrings:state or Emulator:Redis, e.g. 'redis:6379,password=...').");
+        }
+    }
+
+    private static string Describe(System.Net.EndPoint endPoint) => endPoint switch
+    {
+        System.Net.DnsEndPoint dns => $"{dns.Host}:{dns.Port}",
+        _ => endPoint.ToString() ?? "?",
+    };
 
     private IDatabase Db => _redis.GetDatabase();
 

@@ -8,7 +8,10 @@ public static class ContainerLabels
     /// <summary>Present on every emulator container.</summary>
     public const string Managed = Prefix + "managed";
 
-    /// <summary>The emulator process that created the container: <c>host/pid/start-ticks</c>.</summary>
+    /// <summary>
+    /// The emulator process that created the container: the path of its <see cref="OwnerLease"/> file (before leases,
+    /// <c>host/pid/start-ticks</c>, still judged the way those emulators did).
+    /// </summary>
     public const string Owner = Prefix + "owner";
 
     public const string FunctionId = Prefix + "function-id";

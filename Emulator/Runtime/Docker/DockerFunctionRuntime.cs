@@ -14,19 +14,32 @@ namespace Nvcf.Emulator.Runtime.Docker;
 /// </summary>
 public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
 {
+    /// <summary>The name prefix of the networks the emulator creates for its instances.</summary>
+    public const string NetworkPrefix = "nvcf-emulator-";
+
     private readonly DockerClient _client;
     private readonly DockerRuntimeOptions _options;
     private readonly GpuOptions _gpuOptions;
     private readonly ILogger<DockerFunctionRuntime> _logger;
     private readonly GpuAllocator _gpus = new();
     private readonly SemaphoreSlim _gpuDetection = new(1, 1);
+    private readonly string _workDirectory;
+    private readonly OwnerLease _lease;
+    private readonly SemaphoreSlim _networks = new(1, 1);
+    private readonly Dictionary<string, int> _joining = new(StringComparer.Ordinal);
     private GpuPassthrough? _gpu;
 
-    public DockerFunctionRuntime(IOptions<DockerRuntimeOptions> options, IOptions<GpuOptions> gpuOptions, ILogger<DockerFunctionRuntime> logger)
+    public DockerFunctionRuntime(
+        IOptions<DockerRuntimeOptions> options,
+        IOptions<GpuOptions> gpuOptions,
+        IOptions<EmulatorOptions> emulatorOptions,
+        ILogger<DockerFunctionRuntime> logger)
     {
         _options = options.Value;
         _gpuOptions = gpuOptions.Value;
         _logger = logger;
+        _workDirectory = emulatorOptions.Value.WorkDirectory;
+        _lease = new OwnerLease(_workDirectory, _options.OwnerLeaseRenewal);
         var builder = new DockerClientBuilder();
         if (!string.IsNullOrEmpty(_options.Endpoint))
         {
@@ -36,6 +49,12 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
         _client = builder.Build();
     }
 
+    /// <remarks>
+    /// Cancellation is honoured between steps, never inside the engine calls that create state (create, start): once a
+    /// container exists, this method either returns it or removes it, whatever happens (a refusal, a lost engine, an
+    /// undeploy cancelling the start). Every engine refusal becomes an <see cref="InstanceStartException"/> with the
+    /// engine's own words.
+    /// </remarks>
     public async Task<RuntimeInstance> StartAsync(InstanceSpec spec, CancellationToken cancellationToken)
     {
         var gpu = await GetGpuPassthroughAsync(cancellationToken);
@@ -52,11 +71,35 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
             _logger.GpuShared(name, assignment.ToString());
         }
 
+        var network = OwnNetwork(spec);
+        if (network is not null)
+        {
+            await JoinNetworkAsync(network, spec.StateId, cancellationToken);
+        }
+
+        try
+        {
+            return await CreateAndStartAsync(spec, name, image, gpu, assignment, cancellationToken);
+        }
+        finally
+        {
+            if (network is not null)
+            {
+                await LeaveNetworkAsync(network);
+            }
+        }
+    }
+
+    private async Task<RuntimeInstance> CreateAndStartAsync(
+        InstanceSpec spec, string name, ImageInspectResponse image, GpuPassthrough gpu, GpuAssignment assignment, CancellationToken cancellationToken)
+    {
         CreateContainerResponse created;
         try
         {
+            cancellationToken.ThrowIfCancellationRequested();
             spec.Folders.Create();
-            created = await _client.Containers.CreateContainerAsync(CreateParameters(spec, image.ID, gpu, assignment, image.Config?.Env), cancellationToken);
+            created = await _client.Containers.CreateContainerAsync(
+                CreateParameters(spec, image.ID, gpu, assignment, image.Config?.Env), CancellationToken.None);
         }
         catch (Exception e)
         {
@@ -71,19 +114,136 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
 
         try
         {
-            await _client.Containers.StartContainerAsync(created.ID, new ContainerStartParameters(), cancellationToken);
-            var inspected = await _client.Containers.InspectContainerAsync(created.ID, cancellationToken);
+            cancellationToken.ThrowIfCancellationRequested();
+            await _client.Containers.StartContainerAsync(created.ID, new ContainerStartParameters(), CancellationToken.None);
+            cancellationToken.ThrowIfCancellationRequested();
+            var inspected = await _client.Containers.InspectContainerAsync(created.ID, CancellationToken.None);
             var instance = new RuntimeInstance(created.ID, name, image.ID, ResolveEndpoints(inspected, spec.Ports)) { Gpus = gpu.Describe(assignment) };
             _logger.ContainerStarted(name, spec.Image, ShortId(image.ID), instance.Gpus);
             return instance;
         }
-        catch (Exception e) when (e is DockerApiException or InstanceStartException)
+        catch (Exception e)
         {
-            // A start refused by the engine (e.g. 'could not select device driver "nvidia"') leaves no container behind.
+            // Refused (e.g. 'could not select device driver "nvidia"'), cancelled by an undeploy, or the engine went
+            // away: the container is removed here, since nobody else knows it exists.
             await RemoveContainerAsync(created.ID, CancellationToken.None, graceful: false);
             _gpus.Release(name);
-            throw e as InstanceStartException
-                ?? new InstanceStartException($"Container '{name}' could not be started: {EngineMessage((DockerApiException)e)}", e);
+            if (e is DockerApiException engine)
+            {
+                throw new InstanceStartException($"Container '{name}' could not be started: {EngineMessage(engine)}", e);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The network of the emulator's own that instances join when no <see cref="DockerRuntimeOptions.NetworkMode"/> is
+    /// set: one per durable store (its instances outlive this process), else one per emulator process. Null: the
+    /// configured network is used as it is.
+    /// </summary>
+    private string? OwnNetwork(InstanceSpec spec) =>
+        string.IsNullOrEmpty(_options.NetworkMode)
+            ? NetworkPrefix + (spec.StateId is { } state ? state[..Math.Min(12, state.Length)] : _lease.ShortId)
+            : null;
+
+    /// <summary>
+    /// Makes sure the network exists (created on first use: a bridge without inter-container traffic, so an instance
+    /// cannot reach its neighbours, only the published ports the emulator uses) and holds it until
+    /// <see cref="LeaveNetworkAsync"/>, so that removing the last container meanwhile does not remove it.
+    /// </summary>
+    private async Task JoinNetworkAsync(string network, string? stateId, CancellationToken cancellationToken)
+    {
+        await _networks.WaitAsync(cancellationToken);
+        try
+        {
+            try
+            {
+                // Never cancelled half-way (like a container's create): a create the engine finishes after its caller
+                // gave up would make a second network of the same name.
+                await _client.Networks.InspectNetworkAsync(network, CancellationToken.None);
+            }
+            catch (DockerNetworkNotFoundException)
+            {
+                var labels = new Dictionary<string, string> { [ContainerLabels.Managed] = "true", [ContainerLabels.Owner] = _lease.Path };
+                if (stateId is not null)
+                {
+                    labels[ContainerLabels.State] = stateId;
+                }
+
+                try
+                {
+                    await _client.Networks.CreateNetworkAsync(
+                        new NetworksCreateParameters
+                        {
+                            Name = network,
+                            Driver = "bridge",
+                            Labels = labels,
+                            Options = new Dictionary<string, string> { ["com.docker.network.bridge.enable_icc"] = "false" },
+                        },
+                        CancellationToken.None);
+                }
+                catch (DockerApiException e)
+                {
+                    throw new InstanceStartException($"Network '{network}' for the instances could not be created: {EngineMessage(e)}", e);
+                }
+
+                _logger.NetworkCreated(network);
+            }
+
+            _joining[network] = _joining.GetValueOrDefault(network) + 1;
+        }
+        finally
+        {
+            _networks.Release();
+        }
+    }
+
+    private async Task LeaveNetworkAsync(string network)
+    {
+        await _networks.WaitAsync();
+        try
+        {
+            if (--_joining[network] == 0)
+            {
+                _joining.Remove(network);
+            }
+        }
+        finally
+        {
+            _networks.Release();
+        }
+
+        await RemoveNetworkIfUnusedAsync(network); // nothing joined it, e.g. the start failed
+    }
+
+    /// <summary>Removes one of the emulator's networks once no container is on it and no start here is about to join it.</summary>
+    private async Task RemoveNetworkIfUnusedAsync(string network)
+    {
+        await _networks.WaitAsync();
+        try
+        {
+            if (_joining.ContainsKey(network))
+            {
+                return;
+            }
+
+            var inspected = await _client.Networks.InspectNetworkAsync(network);
+            if (inspected.Containers is { Count: > 0 })
+            {
+                return;
+            }
+
+            await _client.Networks.DeleteNetworkAsync(network);
+            _logger.NetworkRemoved(network);
+        }
+        catch (DockerApiException)
+        {
+            // Gone already, or joined meanwhile by another emulator on the same store: its last container removes it.
+        }
+        finally
+        {
+            _networks.Release();
         }
     }
 
@@ -201,40 +361,61 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
         _gpus.Release(instance.Name);
     }
 
+    public async Task<int> RemoveDeploymentAsync(Guid deploymentId, CancellationToken cancellationToken)
+    {
+        var containers = await ListManagedAsync(cancellationToken, $"{ContainerLabels.DeploymentId}={deploymentId}");
+        foreach (var container in containers)
+        {
+            await RemoveContainerAsync(container.ID, cancellationToken, graceful: false);
+            _gpus.Release(container.Names.FirstOrDefault()?.TrimStart('/') ?? container.ID);
+        }
+
+        return containers.Count;
+    }
+
     public async Task<int> ReapStaleAsync(CancellationToken cancellationToken)
     {
         var containers = await ListManagedAsync(cancellationToken);
 
         var reaped = 0;
+        var named = new HashSet<string>(StringComparer.Ordinal);
         foreach (var container in containers)
         {
-            var owner = EmulatorProcess.Parse(container.Labels?.TryGetValue(ContainerLabels.Owner, out var o) == true ? o : null);
-            if (owner is null || !owner.IsGone() || container.Labels?.ContainsKey(ContainerLabels.State) == true)
+            var owner = container.Labels?.TryGetValue(ContainerLabels.Owner, out var o) == true ? o : null;
+            if (!OwnerLease.IsGone(owner, _options.OwnerLeaseTimeout) || container.Labels?.ContainsKey(ContainerLabels.State) == true)
             {
-                // Alive, or kept for a durable store: its next emulator (maybe restarting right now) adopts or removes it.
+                // Alive (or not provably gone), or kept for a durable store: its next emulator (maybe restarting right
+                // now) adopts or removes it.
+                if (owner is not null)
+                {
+                    named.Add(owner);
+                }
+
                 continue;
             }
 
-            _logger.ContainerReaped(container.Names.FirstOrDefault()?.TrimStart('/') ?? container.ID, owner.ToString());
+            _logger.ContainerReaped(container.Names.FirstOrDefault()?.TrimStart('/') ?? container.ID, owner!);
             await RemoveContainerAsync(container.ID, cancellationToken, graceful: false);
             reaped++;
         }
 
+        OwnerLease.Sweep(_workDirectory, named, _options.OwnerLeaseTimeout);
         return reaped;
     }
 
-    /// <summary>Every container with the emulator's label, running or not.</summary>
-    private Task<IList<ContainerListResponse>> ListManagedAsync(CancellationToken cancellationToken) =>
-        _client.Containers.ListContainersAsync(
-            new ContainersListParameters
-            {
-                All = true,
-                Filters = new Dictionary<string, IDictionary<string, bool>>
-                {
-                    ["label"] = new Dictionary<string, bool> { [ContainerLabels.Managed + "=true"] = true },
-                },
-            },
+    /// <summary>Every container with the emulator's label (and <paramref name="label"/>, given as <c>name=value</c>), running or not.</summary>
+    private Task<IList<ContainerListResponse>> ListManagedAsync(CancellationToken cancellationToken, string? label = null)
+    {
+        var labels = new Dictionary<string, bool> { [ContainerLabels.Managed + "=true"] = true };
+        if (label is not null)
+        {
+            labels[label] = true;
+        }
+
+        return _client.Containers.ListContainersAsync(
+            new ContainersListParameters { All = true, Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = labels } },
             cancellationToken);
+    }
 
     public async Task<IReadOnlyList<RuntimeContainer>> ListAsync(CancellationToken cancellationToken)
     {
@@ -265,7 +446,7 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
             found.Add(new RuntimeContainer(
                 new RuntimeInstance(inspected.ID, name, inspected.Image, endpoints) { Gpus = Label(labels, ContainerLabels.GpuDescription) },
                 inspected.State?.Running == true,
-                EmulatorProcess.Parse(Label(labels, ContainerLabels.Owner))?.IsGone() == true,
+                OwnerLease.IsGone(Label(labels, ContainerLabels.Owner), _options.OwnerLeaseTimeout),
                 Label(labels, ContainerLabels.State),
                 GuidLabel(labels, ContainerLabels.FunctionId),
                 GuidLabel(labels, ContainerLabels.VersionId),
@@ -279,8 +460,10 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
 
     public void Dispose()
     {
+        _lease.Dispose();
         _client.Dispose();
         _gpuDetection.Dispose();
+        _networks.Dispose();
     }
 
     private static string? Label(IDictionary<string, string> labels, string name) =>
@@ -317,7 +500,7 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
             Labels = new Dictionary<string, string>
             {
                 [ContainerLabels.Managed] = "true",
-                [ContainerLabels.Owner] = EmulatorProcess.Current.ToString(),
+                [ContainerLabels.Owner] = _lease.Path,
                 [ContainerLabels.FunctionId] = spec.FunctionId.ToString(),
                 [ContainerLabels.FunctionName] = spec.FunctionName,
                 [ContainerLabels.VersionId] = spec.VersionId.ToString(),
@@ -334,7 +517,7 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
                     $"{spec.Folders.Response}:{InstanceFolders.ContainerResponse}",
                     $"{spec.Folders.Secrets}:{InstanceFolders.ContainerSecrets}:ro",
                 ],
-                NetworkMode = string.IsNullOrEmpty(_options.NetworkMode) ? null! : _options.NetworkMode,
+                NetworkMode = OwnNetwork(spec) ?? _options.NetworkMode!,
                 PortBindings = IsHostNetwork(_options.NetworkMode)
                     ? null!
                     : ports.ToDictionary(
@@ -353,6 +536,11 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
         catch (DockerImageNotFoundException)
         {
             // Only a missing image is pulled; a local image is always used as it is.
+        }
+        catch (DockerApiException e)
+        {
+            // e.g. 400 "invalid checksum digest length": a reference the engine will never resolve.
+            throw new InstanceStartException($"Image '{image}' was refused by the Docker engine: {EngineMessage(e)}", e);
         }
 
         _logger.ImagePulling(image);
@@ -441,9 +629,21 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
     /// <summary>
     /// Removes a container; <paramref name="graceful"/> first gives its process <see cref="DockerRuntimeOptions.StopTimeout"/>
     /// to stop on SIGTERM, otherwise it is killed at once (orphans, failed starts: nobody waits for their answers).
+    /// The emulator's networks it was on are removed with their last container.
     /// </summary>
     private async Task RemoveContainerAsync(string containerId, CancellationToken cancellationToken, bool graceful = true)
     {
+        IReadOnlyList<string> networks;
+        try
+        {
+            var inspected = await _client.Containers.InspectContainerAsync(containerId, cancellationToken);
+            networks = [.. (inspected.NetworkSettings?.Networks?.Keys ?? []).Where(n => n.StartsWith(NetworkPrefix, StringComparison.Ordinal))];
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            return;
+        }
+
         if (graceful && !await StopContainerAsync(containerId, cancellationToken))
         {
             return;
@@ -459,6 +659,11 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
         catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.Conflict)
         {
             // "removal already in progress"
+        }
+
+        foreach (var network in networks)
+        {
+            await RemoveNetworkIfUnusedAsync(network);
         }
     }
 

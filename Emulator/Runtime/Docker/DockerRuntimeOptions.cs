@@ -17,6 +17,15 @@ public sealed class DockerRuntimeOptions
     /// </summary>
     public string? NetworkMode { get; set; }
 
+    /// <summary>How often the emulator renews its owner lease (<see cref="OwnerLease"/>), the proof that it still runs.</summary>
+    public TimeSpan OwnerLeaseRenewal { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long an owner lease may go unrenewed before its emulator is judged gone and its containers are reaped: several
+    /// renewals, so a busy or briefly paused emulator keeps its containers.
+    /// </summary>
+    public TimeSpan OwnerLeaseTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How long a stopping container may take before it is killed.</summary>
     public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }

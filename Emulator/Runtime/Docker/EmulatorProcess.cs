@@ -4,8 +4,9 @@ using System.Globalization;
 namespace Nvcf.Emulator.Runtime.Docker;
 
 /// <summary>
-/// Identifies an emulator process (host name, PID, start time) so that containers left behind by one that
-/// has exited can be told apart from those of another emulator still running on the same machine.
+/// Identifies an emulator process (host name, PID, start time), for people reading an <see cref="OwnerLease"/> file,
+/// and to judge containers labelled by emulators before leases, which named their owner this way. A PID proves
+/// nothing across PID namespaces, so new containers are judged by their owner's lease instead.
 /// </summary>
 public sealed record EmulatorProcess(string Host, int Pid, long StartTicks)
 {

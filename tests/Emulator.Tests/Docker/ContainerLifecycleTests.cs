@@ -208,9 +208,9 @@ public class ContainerLifecycleTests(DockerFixture docker)
     public async Task ContainersLeftByAGoneEmulatorAreReapedAtStartAndOthersAndDurableOnesAreLeftAlone()
     {
         var gone = new EmulatorProcess(EmulatorProcess.Current.Host, 4_194_000, 1).ToString();
-        var stale = await CreateSleeperAsync(new() { [ContainerLabels.Managed] = "true", [ContainerLabels.Owner] = gone });
-        var foreign = await CreateSleeperAsync(new() { ["purpose"] = "not the emulator's" });
-        var durable = await CreateSleeperAsync(new() { [ContainerLabels.Managed] = "true", [ContainerLabels.Owner] = gone, [ContainerLabels.State] = "a-redis-store" });
+        var stale = await docker.CreateSleeperAsync(new() { [ContainerLabels.Managed] = "true", [ContainerLabels.Owner] = gone });
+        var foreign = await docker.CreateSleeperAsync(new() { ["purpose"] = "not the emulator's" });
+        var durable = await docker.CreateSleeperAsync(new() { [ContainerLabels.Managed] = "true", [ContainerLabels.Owner] = gone, [ContainerLabels.State] = "a-redis-store" });
         try
         {
             await using var emulator = new EmulatorFactory(settings: new Dictionary<string, string?>());
@@ -295,18 +295,6 @@ public class ContainerLifecycleTests(DockerFixture docker)
         Assert.Contains($"{ids[0]}: first asset", listing);
         Assert.Contains($"{ids[1]}: second asset", listing);
         await Http.UndeployAsync(function);
-    }
-
-    private async Task<string> CreateSleeperAsync(Dictionary<string, string> labels)
-    {
-        var created = await docker.Docker.Containers.CreateContainerAsync(new CreateContainerParameters
-        {
-            Image = DockerFixture.CgiImage,
-            Cmd = ["sleep", "600"],
-            Labels = labels,
-        });
-        await docker.Docker.Containers.StartContainerAsync(created.ID, new ContainerStartParameters());
-        return created.ID;
     }
 
     private static int FreePort()

@@ -58,6 +58,19 @@ public sealed class DockerFixture : IAsyncLifetime
         Docker.Dispose();
     }
 
+    /// <summary>A running container that sleeps for ten minutes, with <paramref name="labels"/>; returns its ID.</summary>
+    public async Task<string> CreateSleeperAsync(Dictionary<string, string> labels)
+    {
+        var created = await Docker.Containers.CreateContainerAsync(new CreateContainerParameters
+        {
+            Image = CgiImage,
+            Cmd = ["sleep", "600"],
+            Labels = labels,
+        });
+        await Docker.Containers.StartContainerAsync(created.ID, new ContainerStartParameters());
+        return created.ID;
+    }
+
     /// <summary>The emulator's containers of one function, running or not.</summary>
     public async Task<IList<ContainerListResponse>> ContainersOfAsync(Guid functionId) =>
         await Docker.Containers.ListContainersAsync(new ContainersListParameters
