@@ -29,7 +29,20 @@ internal static class PendingLoad
         await Parallel.ForEachAsync(
             Enumerable.Range(0, requests),
             new ParallelOptions { MaxDegreeOfParallelism = requests, CancellationToken = cancellationToken },
-            async (i, token) => outcomes.AddOrUpdate(await InvokeAsync(http, poller, function, i, options, token), 1, (_, n) => n + 1));
+            async (i, token) =>
+            {
+                string outcome;
+                try
+                {
+                    outcome = await InvokeAsync(http, poller, function, i, options, token);
+                }
+                catch (HttpRequestException e)
+                {
+                    outcome = $"connection failed (lost): {e.Message}";
+                }
+
+                outcomes.AddOrUpdate(outcome, 1, (_, n) => n + 1);
+            });
         await sampling.CancelAsync();
         await sampler;
 
