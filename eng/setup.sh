@@ -7,7 +7,8 @@
 #                                is neither present nor pullable),
 #        redis:8.6               what Aspire.Hosting.Redis asks for (docker.io/library/redis:8.6), if not pullable,
 #        nvcf-local/busybox:1.35 a busybox base for the test functions (if busybox:1.36 is neither present nor pullable),
-#   4. the sample and test function images (eng/build-samples.sh).
+#   4. the sample and test function images (eng/build-samples.sh),
+#   5. the emulator's own image, nvcf-emulator:local (eng/build-emulator-image.sh), for running it without .NET.
 # Idempotent and quiet when there is nothing to do; a machine with a normal Docker install and a registry is left
 # as it is (images are pulled there, not built). DOCKER_HOST and docker contexts are honoured: an engine that
 # isn't local is never installed or started, only required to answer.
@@ -17,6 +18,7 @@
 #   NVCF_CACHE_DIR         where the debootstrap'ed Debian root is cached (default /var/cache/nvcf-emulator)
 #   NVCF_DEBIAN_MIRROR     mirror for debootstrap (default http://deb.debian.org/debian)
 #   NVCF_SKIP_SAMPLES=1    don't build the sample images
+#   NVCF_SKIP_EMULATOR_IMAGE=1  don't build the emulator's image
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -435,6 +437,9 @@ if [[ ${NVCF_SKIP_SAMPLES:-0} != 1 ]]; then
     while read -r image; do
         images+=("$image")
     done < <(bash "$repo_root/eng/build-samples.sh" --quiet)
+fi
+if [[ ${NVCF_SKIP_EMULATOR_IMAGE:-0} != 1 ]]; then
+    images+=("$(bash "$repo_root/eng/build-emulator-image.sh" --quiet)")
 fi
 
 IFS=, read -r server_version api_version < <(docker version --format '{{.Server.Version}},{{.Server.APIVersion}}')
