@@ -12,6 +12,9 @@ public sealed record EmulatorProcess(string Host, int Pid, long StartTicks)
 {
     private static readonly TimeSpan StartTimeTolerance = TimeSpan.FromSeconds(5);
 
+    /// <summary>The inode of the kernel's initial PID namespace (<c>PROC_PID_INIT_INO</c>), the same on every Linux host.</summary>
+    private const string InitialPidNamespace = "pid:[4026531836]";
+
     public static EmulatorProcess Current { get; } = Create();
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Host}/{Pid}/{StartTicks}");
@@ -27,12 +30,20 @@ public sealed record EmulatorProcess(string Host, int Pid, long StartTicks)
     }
 
     /// <summary>
+    /// Whether this process sees every process of its host: true outside containers (the host's PID namespace, or a
+    /// system without PID namespaces). An emulator in a container sees only its own processes, even when it shares
+    /// the host's network and so its host name.
+    /// </summary>
+    public static bool SeesHostProcesses { get; } = ReadSeesHostProcesses();
+
+    /// <summary>
     /// True when this owner certainly no longer runs: it was on this host and its PID is gone or now
-    /// belongs to a process started at another time. Owners on other hosts are never judged dead.
+    /// belongs to a process started at another time. Owners on other hosts are never judged dead, nor is any owner
+    /// judged by a process that does not see the host's processes (<see cref="SeesHostProcesses"/>).
     /// </summary>
     public bool IsGone()
     {
-        if (Host != Current.Host)
+        if (Host != Current.Host || !SeesHostProcesses)
         {
             return false;
         }
@@ -52,6 +63,27 @@ public sealed record EmulatorProcess(string Host, int Pid, long StartTicks)
         catch (InvalidOperationException)
         {
             return true;
+        }
+    }
+
+    private static bool ReadSeesHostProcesses()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return true;
+        }
+
+        try
+        {
+            return new FileInfo("/proc/self/ns/pid").LinkTarget is not { } target || target == InitialPidNamespace;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
         }
     }
 

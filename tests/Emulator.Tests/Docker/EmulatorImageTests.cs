@@ -55,6 +55,33 @@ public class EmulatorImageTests(DockerFixture docker, ITestOutputHelper output)
         Assert.Empty(await docker.ContainersOfAsync(v1.Id()));
     }
 
+    [Fact]
+    public async Task AnEmulatorInTheImageLeavesAliveTheContainersOfAHostProcessItCannotSee()
+    {
+        // Labelled the way emulators before owner leases labelled theirs (host/pid/start), by this live test process: an
+        // emulator in a container shares the host's name on its network but not its PIDs, so it cannot judge this owner.
+        var hostOwned = await docker.CreateSleeperAsync(new() { [ContainerLabels.Managed] = "true", [ContainerLabels.Owner] = EmulatorProcess.Current.ToString() });
+        try
+        {
+            await using var emulator = await EmulatorContainer.StartAsync(docker.Docker, output);
+            await Eventually.TrueAsync(async () => (await emulator.LogsAsync()).Contains("Docker engine ready", StringComparison.Ordinal), Timeout);
+
+            Assert.True(
+                (await docker.Docker.Containers.InspectContainerAsync(hostOwned)).State?.Running,
+                $"The emulator in the image removed a live host process's container:{Environment.NewLine}{await emulator.LogsAsync()}");
+        }
+        finally
+        {
+            try
+            {
+                await docker.Docker.Containers.RemoveContainerAsync(hostOwned, new ContainerRemoveParameters { Force = true });
+            }
+            catch (DockerContainerNotFoundException)
+            {
+            }
+        }
+    }
+
     private static async Task<Dictionary<Guid, int>> InvokeManyAsync(HttpClient http, Guid functionId, int count)
     {
         var answeredBy = new Dictionary<Guid, int>();
