@@ -34,15 +34,21 @@ public class EmulatorImageTests(DockerFixture docker, ITestOutputHelper output)
         await http.WaitForStatusAsync(v1, Timeout, "ACTIVE");
         await http.WaitForStatusAsync(v2, Timeout, "ACTIVE");
 
-        // Its instances are owned by a lease in the shared work directory, which the host sees at the same path.
+        // Its instances are owned by a lease in the shared work directory, which the host sees at the same path, and
+        // run on a network of the emulator's own although the emulator itself is on the host's.
         var instances = await docker.ContainersOfAsync(v1.Id());
         Assert.Equal(2, instances.Count);
+        var networks = new HashSet<string>(StringComparer.Ordinal);
         foreach (var instance in instances)
         {
             var lease = instance.Labels[ContainerLabels.Owner];
             Assert.StartsWith(Path.Combine(EmulatorContainer.WorkDirectory, OwnerLease.FolderName) + "/", lease, StringComparison.Ordinal);
             Assert.True(File.Exists(lease), $"The owner lease {lease} is not visible on the host.");
+            networks.Add(Assert.Single(instance.NetworkSettings?.Networks?.Keys ?? []));
         }
+
+        var network = Assert.Single(networks);
+        Assert.StartsWith(DockerFunctionRuntime.NetworkPrefix, network, StringComparison.Ordinal);
 
         var answeredBy = await InvokeManyAsync(http, v1.Id(), 30);
         output.WriteLine($"By function ID: {string.Join(", ", answeredBy.Select(kv => $"{kv.Key}: {kv.Value}"))}");
@@ -53,6 +59,7 @@ public class EmulatorImageTests(DockerFixture docker, ITestOutputHelper output)
 
         await emulator.StopAsync();
         Assert.Empty(await docker.ContainersOfAsync(v1.Id()));
+        await Assert.ThrowsAsync<DockerNetworkNotFoundException>(() => docker.Docker.Networks.InspectNetworkAsync(network));
     }
 
     [Fact]
