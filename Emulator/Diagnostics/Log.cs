@@ -91,4 +91,7 @@ internal static partial class Log
 
     [LoggerMessage(52, LogLevel.Information, "Removed network {Network}: its last instance is gone")]
     public static partial void NetworkRemoved(this ILogger logger, string network);
+
+    [LoggerMessage(53, LogLevel.Warning, "The emulator runs in a container and its work directory {WorkDirectory} is not mounted from the host: the engine mounts the instances' /var/inf from that path on its own host, so progress, large results and assets would not reach the emulator. Mount it at the same path: -v {WorkDirectory}:{WorkDirectory}")]
+    public static partial void WorkDirectoryNotShared(this ILogger logger, string workDirectory);
 }

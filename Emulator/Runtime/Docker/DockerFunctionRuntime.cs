@@ -40,6 +40,11 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
         _logger = logger;
         _workDirectory = emulatorOptions.Value.WorkDirectory;
         _lease = new OwnerLease(_workDirectory, _options.OwnerLeaseRenewal);
+        if (!WorkDirectoryMount.IsSharedWithHost(_workDirectory))
+        {
+            _logger.WorkDirectoryNotShared(Path.GetFullPath(_workDirectory));
+        }
+
         var builder = new DockerClientBuilder();
         if (!string.IsNullOrEmpty(_options.Endpoint))
         {

@@ -57,6 +57,7 @@ public class EmulatorImageTests(DockerFixture docker, ITestOutputHelper output)
         await http.UndeployAsync(v1);
         Assert.Equal([v2.VersionId()], (await InvokeManyAsync(http, v1.Id(), 10)).Keys);
 
+        Assert.DoesNotContain("is not mounted from the host", await emulator.LogsAsync(), StringComparison.Ordinal);
         await emulator.StopAsync();
         Assert.Empty(await docker.ContainersOfAsync(v1.Id()));
         await Assert.ThrowsAsync<DockerNetworkNotFoundException>(() => docker.Docker.Networks.InspectNetworkAsync(network));
@@ -87,6 +88,16 @@ public class EmulatorImageTests(DockerFixture docker, ITestOutputHelper output)
             {
             }
         }
+    }
+
+    [Fact]
+    public async Task WithoutTheWorkDirectoryMountedItSaysWhichMountIsMissing()
+    {
+        await using var emulator = await EmulatorContainer.StartAsync(docker.Docker, output, mountWorkDirectory: false);
+
+        Assert.Contains(
+            $"its work directory {EmulatorContainer.WorkDirectory} is not mounted from the host", await emulator.LogsAsync(), StringComparison.Ordinal);
+        Assert.Contains($"-v {EmulatorContainer.WorkDirectory}:{EmulatorContainer.WorkDirectory}", await emulator.LogsAsync(), StringComparison.Ordinal);
     }
 
     private static async Task<Dictionary<Guid, int>> InvokeManyAsync(HttpClient http, Guid functionId, int count)
@@ -125,7 +136,7 @@ public class EmulatorImageTests(DockerFixture docker, ITestOutputHelper output)
 
         public HttpClient Http { get; }
 
-        public static async Task<EmulatorContainer> StartAsync(DockerClient docker, ITestOutputHelper output)
+        public static async Task<EmulatorContainer> StartAsync(DockerClient docker, ITestOutputHelper output, bool mountWorkDirectory = true)
         {
             try
             {
@@ -138,10 +149,10 @@ public class EmulatorImageTests(DockerFixture docker, ITestOutputHelper output)
 
             var name = $"nvcf-emulator-test-{Guid.NewGuid():N}"[..32];
             var address = new Uri($"http://127.0.0.1:{FreePort()}");
+            string[] workDirectory = mountWorkDirectory ? ["-v", $"{WorkDirectory}:{WorkDirectory}"] : [];
             await Command.RunAsync("docker",
             [
-                "run", "-d", "--name", name, "--network", "host",
-                "-v", "/var/run/docker.sock:/var/run/docker.sock", "-v", $"{WorkDirectory}:{WorkDirectory}",
+                "run", "-d", "--name", name, "--network", "host", "-v", "/var/run/docker.sock:/var/run/docker.sock", .. workDirectory,
                 Image, "--urls", address.ToString().TrimEnd('/'), "--Emulator:GrpcUrl=http://127.0.0.1:0",
             ]);
             var emulator = new EmulatorContainer(name, address, output);
