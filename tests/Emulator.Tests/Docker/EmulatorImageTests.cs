@@ -57,7 +57,10 @@ public class EmulatorImageTests(DockerFixture docker, ITestOutputHelper output)
         await http.UndeployAsync(v1);
         Assert.Equal([v2.VersionId()], (await InvokeManyAsync(http, v1.Id(), 10)).Keys);
 
-        Assert.DoesNotContain("is not mounted from the host", await emulator.LogsAsync(), StringComparison.Ordinal);
+        var logs = await emulator.LogsAsync();
+        Assert.DoesNotContain("is not mounted from the host", logs, StringComparison.Ordinal);
+        Assert.Contains("GPU passthrough: ", logs, StringComparison.Ordinal); // probed in the container (without /dev/nvidia*: CPU mode)
+        Assert.DoesNotContain("fail: ", logs, StringComparison.Ordinal);
         await emulator.StopAsync();
         Assert.Empty(await docker.ContainersOfAsync(v1.Id()));
         await Assert.ThrowsAsync<DockerNetworkNotFoundException>(() => docker.Docker.Networks.InspectNetworkAsync(network));
