@@ -76,4 +76,16 @@ internal static partial class Log
 
     [LoggerMessage(33, LogLevel.Information, "Left {Count} instance(s) running for the next emulator on this store")]
     public static partial void InstancesLeftRunning(this ILogger logger, int count);
+
+    [LoggerMessage(50, LogLevel.Warning, "Large output {Name} of request {RequestId} left out of its result: {Reason}")]
+    public static partial void LargeOutputSkipped(this ILogger logger, Guid requestId, string name, string reason);
+
+    [LoggerMessage(60, LogLevel.Error, "The state store (Redis at {Endpoint}) is unavailable: {Cause}. Management calls answer 503 until it is back")]
+    public static partial void StoreDown(this ILogger logger, string endpoint, string cause);
+
+    [LoggerMessage(61, LogLevel.Information, "The state store (Redis at {Endpoint}) answers again")]
+    public static partial void StoreBack(this ILogger logger, string endpoint);
+
+    [LoggerMessage(62, LogLevel.Error, "Deployments are not restored yet: {Cause}. Retrying until the state store answers")]
+    public static partial void RestoreWaitingForStore(this ILogger logger, string cause);
 }
