@@ -39,6 +39,8 @@ public static class EmulatorServiceCollectionExtensions
             services.AddHealthChecks().AddCheck<StateStoreHealthCheck>(StateStoreHealthCheck.Name);
         }
 
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<PresignedUrls>();
         services.AddSingleton<KeyedLock>();
         services.AddSingleton<AssetStore>();
         services.AddSingleton<IFunctionRuntime, DockerFunctionRuntime>();
