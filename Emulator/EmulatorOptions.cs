@@ -41,7 +41,7 @@ public sealed class EmulatorOptions
     /// </summary>
     public string? GrpcUrl { get; set; } = "http://127.0.0.1:10081";
 
-    /// <summary>How long a large result (the zip behind a 302) stays downloadable (the cloud signs its URLs for 34–35 min).</summary>
+    /// <summary>How long a large result (the zip behind a 302) and its signed URL stay valid (the cloud signs its URLs for 34–35 min).</summary>
     public TimeSpan LargeResultRetention { get; set; } = TimeSpan.FromMinutes(35);
 
     /// <summary>
@@ -50,4 +50,29 @@ public sealed class EmulatorOptions
     /// calls have no limit, as in the cloud.
     /// </summary>
     public long MaxRequestBodyBytes { get; set; } = 1L << 30;
+
+    /// <summary>How long an asset's signed upload URL stays valid (the cloud's current code signs for 35 min).</summary>
+    public TimeSpan AssetUploadUrlLifetime { get; set; } = TimeSpan.FromMinutes(35);
+
+    /// <summary>The account's quotas (<c>Emulator:Limits</c>), checked when functions are created and deployed.</summary>
+    public EmulatorLimits Limits { get; set; } = new();
+}
+
+/// <summary>
+/// What this emulator accepts, like the quotas of a cloud account: a request beyond one gets the cloud's 400
+/// "Reached or exceeded the max limit" and nothing is created. The defaults fit one machine.
+/// </summary>
+public sealed class EmulatorLimits
+{
+    /// <summary>Functions (each with its versions) that may exist at once (the cloud's <c>limits.maxFunctions</c>).</summary>
+    public int MaxFunctions { get; set; } = 100;
+
+    /// <summary>The most instances one deployment may ask for: the sum of its specifications' <c>maxInstances</c>.</summary>
+    public int MaxInstancesPerDeployment { get; set; } = 16;
+
+    /// <summary>The most instances all deployments together may ask for: the sum of every <c>maxInstances</c>.</summary>
+    public int MaxInstances { get; set; } = 64;
+
+    /// <summary>The highest <c>maxRequestConcurrency</c> of a specification (the cloud allows 1024 to 16384).</summary>
+    public int MaxRequestConcurrency { get; set; } = 1024;
 }

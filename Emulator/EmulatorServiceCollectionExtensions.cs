@@ -27,6 +27,7 @@ public static class EmulatorServiceCollectionExtensions
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.ShapeLikeNvcf);
         services.AddExceptionHandler<ApiMiddleware.BadRequestExceptionHandler>();
+        services.AddExceptionHandler<ApiMiddleware.StoreUnavailableExceptionHandler>();
 
         // State: Redis when a connection string is given (Aspire's WithReference to a resource named "state" sets
         // ConnectionStrings:state), so deployments and their containers outlive a restart; else in memory.
@@ -37,9 +38,13 @@ public static class EmulatorServiceCollectionExtensions
         }
         else
         {
-            services.AddSingleton<IFunctionStore>(_ => RedisFunctionStore.Connect(redis));
+            services.AddSingleton(sp => RedisFunctionStore.Connect(redis, sp.GetRequiredService<ILogger<RedisFunctionStore>>()));
+            services.AddSingleton<IFunctionStore>(sp => sp.GetRequiredService<RedisFunctionStore>());
+            services.AddHealthChecks().AddCheck<StateStoreHealthCheck>(StateStoreHealthCheck.Name);
         }
 
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<PresignedUrls>();
         services.AddSingleton<KeyedLock>();
         services.AddSingleton<AssetStore>();
         services.AddSingleton<IFunctionRuntime, DockerFunctionRuntime>();

@@ -82,4 +82,20 @@ public static class ApiMiddleware
             return true;
         }
     }
+
+    /// <summary>The state store is down: 503 problem details naming it, at once rather than after a timeout per call.</summary>
+    public sealed class StoreUnavailableExceptionHandler : IExceptionHandler
+    {
+        public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+        {
+            if (exception is not State.StoreUnavailableException unavailable)
+            {
+                return false;
+            }
+
+            httpContext.Response.Headers.RetryAfter = "1";
+            await Problems.Create(StatusCodes.Status503ServiceUnavailable, unavailable.Message).ExecuteAsync(httpContext);
+            return true;
+        }
+    }
 }

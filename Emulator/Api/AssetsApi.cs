@@ -1,12 +1,14 @@
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using Nvcf.Emulator.Api.Contracts;
 using Nvcf.Emulator.State;
 
 namespace Nvcf.Emulator.Api;
 
 /// <summary>
-/// Assets (§6): create one to get an upload URL, PUT the bytes there (no bearer token, like a pre-signed URL),
+/// Assets (§6): create one to get an upload URL, PUT the bytes there (no bearer token: the URL is pre-signed, see
+/// <see cref="PresignedUrls"/>, and expires after <see cref="EmulatorOptions.AssetUploadUrlLifetime"/>),
 /// then pass its ID in <c>NVCF-INPUT-ASSET-REFERENCES</c>; the container finds it at <c>NVCF-ASSET-DIR/&lt;assetId&gt;</c>.
 /// </summary>
 public static class AssetsApi
@@ -24,7 +26,8 @@ public static class AssetsApi
         return app;
     }
 
-    public static Results<Ok<CreateAssetResponse>, ProblemHttpResult> CreateAsset(CreateAssetRequest request, HttpRequest http, AssetStore assets)
+    public static Results<Ok<CreateAssetResponse>, ProblemHttpResult> CreateAsset(
+        CreateAssetRequest request, HttpRequest http, AssetStore assets, PresignedUrls urls, IOptions<EmulatorOptions> options)
     {
         if (string.IsNullOrWhiteSpace(request.ContentType))
         {
@@ -37,7 +40,7 @@ public static class AssetsApi
         }
 
         var asset = assets.Create(request.ContentType, request.Description);
-        var uploadUrl = $"{http.Scheme}://{http.Host}{UploadPrefix}/{asset.AssetId}?token={asset.UploadToken}";
+        var uploadUrl = $"{http.Scheme}://{http.Host}{urls.Sign($"{UploadPrefix}/{asset.AssetId}", options.Value.AssetUploadUrlLifetime)}";
         return TypedResults.Ok(new CreateAssetResponse(asset.AssetId, uploadUrl, asset.ContentType, asset.Description));
     }
 
@@ -47,16 +50,16 @@ public static class AssetsApi
     public static Results<NoContent, ProblemHttpResult> DeleteAsset(Guid assetId, AssetStore assets) =>
         assets.Delete(assetId) ? TypedResults.NoContent() : NotFound(assetId);
 
-    public static async Task<Results<Ok, ProblemHttpResult>> Upload(Guid assetId, string? token, HttpContext context, AssetStore assets)
+    public static async Task<Results<Ok, ProblemHttpResult>> Upload(Guid assetId, HttpContext context, AssetStore assets, PresignedUrls urls)
     {
+        if (urls.Check(context.Request) is { } refused)
+        {
+            return refused;
+        }
+
         if (assets.Find(assetId) is not { } asset)
         {
             return NotFound(assetId);
-        }
-
-        if (token != asset.UploadToken)
-        {
-            return Problems.Create(StatusCodes.Status403Forbidden, "The upload URL is not valid for this asset.");
         }
 
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)

@@ -61,13 +61,19 @@ public static class DeploymentsApi
             return Problems.BadRequest(error);
         }
 
+        var specifications = request.DeploymentSpecifications!.Select(s => ToDomain(s, Guid.NewGuid())).ToList();
+        if (await Quotas.CheckDeploymentAsync(versionId, specifications, store, options.Value, cancellationToken) is { } quota)
+        {
+            return Problems.BadRequest(quota);
+        }
+
         var now = DateTime.UtcNow;
         var deployment = new Deployment
         {
             DeploymentId = Guid.NewGuid(),
             FunctionId = functionId,
             VersionId = versionId,
-            Specifications = [.. request.DeploymentSpecifications!.Select(s => ToDomain(s, Guid.NewGuid()))],
+            Specifications = specifications,
             CreatedAt = now,
             LastUpdatedAt = now,
         };
@@ -99,7 +105,7 @@ public static class DeploymentsApi
     /// <summary>Deprecated full update: instance counts and concurrency may change, GPU type and backend may not.</summary>
     public static async Task<Results<Ok<DeploymentResponse>, ProblemHttpResult>> UpdateDeployment(
         Guid functionId, Guid versionId, DeploymentRequest request, HttpRequest http, IFunctionStore store, IFunctionRuntime runtime, KeyedLock locks,
-        DeploymentOrchestrator orchestrator, CancellationToken cancellationToken)
+        DeploymentOrchestrator orchestrator, IOptions<EmulatorOptions> options, CancellationToken cancellationToken)
     {
         using var _ = await locks.AcquireAsync(functionId, cancellationToken);
         var version = await store.GetVersionAsync(functionId, versionId, cancellationToken);
@@ -129,6 +135,11 @@ public static class DeploymentsApi
             specifications.Add(ToDomain(asked, existing?.GpuSpecificationId ?? Guid.NewGuid()));
         }
 
+        if (await Quotas.CheckDeploymentAsync(versionId, specifications, store, options.Value, cancellationToken) is { } quota)
+        {
+            return Problems.BadRequest(quota);
+        }
+
         var updated = await store.UpdateDeploymentAsync(
             versionId, d => d with { Specifications = specifications, LastUpdatedAt = DateTime.UtcNow }, cancellationToken);
         orchestrator.Update(updated!);
@@ -137,7 +148,7 @@ public static class DeploymentsApi
 
     public static async Task<Results<Ok<GpuSpecificationResponse>, ProblemHttpResult>> UpdateGpuSpecification(
         Guid deploymentId, Guid gpuSpecificationId, UpdateGpuSpecificationRequest request, IFunctionStore store, IFunctionRuntime runtime, KeyedLock locks,
-        DeploymentOrchestrator orchestrator, CancellationToken cancellationToken)
+        DeploymentOrchestrator orchestrator, IOptions<EmulatorOptions> options, CancellationToken cancellationToken)
     {
         var found = await store.GetDeploymentByIdAsync(deploymentId, cancellationToken);
         if (found is null)
@@ -167,6 +178,12 @@ public static class DeploymentsApi
         if (changed.MinInstances > changed.MaxInstances)
         {
             return Problems.BadRequest("Invalid request: 'minInstances' must be lesser than or equal to 'maxInstances'");
+        }
+
+        var specifications = current.Specifications.Select(s => s.GpuSpecificationId == gpuSpecificationId ? changed : s).ToList();
+        if (await Quotas.CheckDeploymentAsync(current.VersionId, specifications, store, options.Value, cancellationToken) is { } quota)
+        {
+            return Problems.BadRequest(quota);
         }
 
         var updated = await store.UpdateDeploymentAsync(

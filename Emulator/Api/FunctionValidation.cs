@@ -109,6 +109,16 @@ public static partial class FunctionValidation
             return Field(CreateObject, "containerEnvironment", badEntry.Key, "each entry needs a 'key' and a 'value'");
         }
 
+        if (r.ContainerEnvironment?.FirstOrDefault(e => !EnvironmentNamePattern().IsMatch(e.Key!)) is { } badKey)
+        {
+            return Field(CreateObject, "containerEnvironment.key", badKey.Key, "must be an environment variable name matching \"^[A-Za-z_][A-Za-z0-9_]*$\"");
+        }
+
+        if (r.ContainerEnvironment?.FirstOrDefault(e => e.Value!.Contains('\0', StringComparison.Ordinal)) is { } badValue)
+        {
+            return Field(CreateObject, "containerEnvironment.value", badValue.Key, "must not contain a NUL character");
+        }
+
         if (r.Resources?.FirstOrDefault(a => a.Name is null || a.Version is null || a.Uri is null) is { } badArtifact)
         {
             return Field(CreateObject, "resources", badArtifact.Name, "each resource needs 'name', 'version' and 'uri'");
@@ -285,6 +295,10 @@ public static partial class FunctionValidation
 
     [GeneratedRegex(@"^[a-z0-9A-Z][a-z0-9A-Z\-_]*$")]
     private static partial Regex NamePattern();
+
+    /// <summary>POSIX's portable environment variable names; <c>\z</c>, as <c>$</c> would let a final newline through.</summary>
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*\z")]
+    private static partial Regex EnvironmentNamePattern();
 
     [GeneratedRegex(@"^[a-zA-Z0-9\-_:=]+$")]
     private static partial Regex TagPattern();

@@ -34,6 +34,11 @@ public static class FunctionsApi
             return Problems.BadRequest(error);
         }
 
+        if (await Quotas.CheckNewFunctionAsync(store, options.Value, cancellationToken) is { } quota)
+        {
+            return Problems.BadRequest(quota);
+        }
+
         var version = ToVersion(request, Guid.NewGuid(), options.Value.NcaId);
         await store.AddVersionAsync(version, cancellationToken);
         return TypedResults.Ok(new FunctionResponse(FunctionDto.From(version)));

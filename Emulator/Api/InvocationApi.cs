@@ -29,7 +29,7 @@ public static partial class InvocationApi
             Exec(context, functionId, versionId, body, invocations, assets));
         exec.MapGet("/status/{requestId}", ExecStatus);
 
-        app.MapGet(LargeResults.RoutePrefix + "/{requestId}.zip", (Guid requestId, LargeResults results) => results.Download(requestId))
+        app.MapGet(LargeResults.RoutePrefix + "/{requestId}.zip", (Guid requestId, HttpRequest request, LargeResults results) => results.Download(requestId, request))
             .WithTags("Invocation");
         return app;
     }

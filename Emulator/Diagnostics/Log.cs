@@ -94,4 +94,16 @@ internal static partial class Log
 
     [LoggerMessage(53, LogLevel.Warning, "The emulator runs in a container and its work directory {WorkDirectory} is not mounted from the host: the engine mounts the instances' /var/inf from that path on its own host, so progress, large results and assets would not reach the emulator. Mount it at the same path: -v {WorkDirectory}:{WorkDirectory}")]
     public static partial void WorkDirectoryNotShared(this ILogger logger, string workDirectory);
+
+    [LoggerMessage(54, LogLevel.Warning, "Large output {Name} of request {RequestId} left out of its result: {Reason}")]
+    public static partial void LargeOutputSkipped(this ILogger logger, Guid requestId, string name, string reason);
+
+    [LoggerMessage(60, LogLevel.Error, "The state store (Redis at {Endpoint}) is unavailable: {Cause}. Management calls answer 503 until it is back")]
+    public static partial void StoreDown(this ILogger logger, string endpoint, string cause);
+
+    [LoggerMessage(61, LogLevel.Information, "The state store (Redis at {Endpoint}) answers again")]
+    public static partial void StoreBack(this ILogger logger, string endpoint);
+
+    [LoggerMessage(62, LogLevel.Error, "Deployments are not restored yet: {Cause}. Retrying until the state store answers")]
+    public static partial void RestoreWaitingForStore(this ILogger logger, string cause);
 }

@@ -27,8 +27,47 @@ public sealed class DeploymentOrchestrator(
     private readonly ConcurrentDictionary<Guid, Task> _draining = new();
     private readonly CancellationTokenSource _shutdown = new();
     private string? _stateId;
+    private Task _restoring = Task.CompletedTask;
 
+    /// <summary>
+    /// Restores the stored deployments (adopting or replacing their containers) before the API serves. When the state
+    /// store cannot be reached, the emulator starts all the same (the API answers 503, <c>/health</c> is Unhealthy)
+    /// and restores them once the store answers.
+    /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await RestoreAsync(cancellationToken);
+        }
+        catch (StoreUnavailableException e)
+        {
+            logger.RestoreWaitingForStore(e.Message);
+            _restoring = RestoreWhenTheStoreAnswersAsync(_shutdown.Token);
+        }
+    }
+
+    private async Task RestoreWhenTheStoreAnswersAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(RedisFunctionStore.ProbeInterval, cancellationToken);
+                await RestoreAsync(cancellationToken);
+                return;
+            }
+            catch (StoreUnavailableException)
+            {
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task RestoreAsync(CancellationToken cancellationToken)
     {
         _stateId = await store.GetStateIdAsync(cancellationToken);
         var deployed = new List<(FunctionVersion Version, Deployment Deployment)>();
@@ -68,6 +107,7 @@ public sealed class DeploymentOrchestrator(
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await _shutdown.CancelAsync();
+        await _restoring;
         await Task.WhenAll(_draining.Values);
         if (_stateId is not null)
         {

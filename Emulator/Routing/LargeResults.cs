@@ -1,11 +1,15 @@
 using System.IO.Compression;
 using Microsoft.Extensions.Options;
+using Nvcf.Emulator.Api;
+using Nvcf.Emulator.Diagnostics;
 
 namespace Nvcf.Emulator.Routing;
 
 /// <summary>
-/// Large results (§4.5): a zip of <c>&lt;requestId&gt;.response</c> plus the files of the request's large-output
-/// folder, kept for a while and served without a bearer token, like the cloud's pre-signed download URL.
+/// Large results (§4.5): a zip of <c>&lt;requestId&gt;.response</c> plus the regular files of the request's
+/// large-output folder (read by <see cref="OutputFolder"/>: no link followed, nothing from outside the folder), kept for
+/// <see cref="EmulatorOptions.LargeResultRetention"/> and served without a bearer token at a pre-signed URL
+/// (<see cref="PresignedUrls"/>) that expires with it, like the cloud's download URL.
 /// </summary>
 public sealed class LargeResults
 {
@@ -13,11 +17,15 @@ public sealed class LargeResults
 
     private readonly string _folder;
     private readonly TimeSpan _retention;
+    private readonly PresignedUrls _urls;
+    private readonly ILogger<LargeResults> _logger;
 
-    public LargeResults(IOptions<EmulatorOptions> options)
+    public LargeResults(IOptions<EmulatorOptions> options, PresignedUrls urls, ILogger<LargeResults> logger)
     {
         _folder = Path.Combine(options.Value.WorkDirectory, "results");
         _retention = options.Value.LargeResultRetention;
+        _urls = urls;
+        _logger = logger;
         Directory.CreateDirectory(_folder);
     }
 
@@ -28,7 +36,7 @@ public sealed class LargeResults
     public static bool IsLarge(long? contentLength, Runtime.RequestFolders folders) =>
         contentLength > NvcfHeaders.MaxDirectResponseSizeBytes || folders.HasLargeOutputs();
 
-    /// <summary>Zips the body and the large outputs; returns the path to download it from.</summary>
+    /// <summary>Zips the body and the large outputs; returns the pre-signed path to download it from.</summary>
     public async Task<string> StoreAsync(Guid requestId, Stream body, Runtime.RequestFolders folders, CancellationToken cancellationToken)
     {
         Sweep();
@@ -41,22 +49,35 @@ public sealed class LargeResults
                 await body.CopyToAsync(entry, cancellationToken);
             }
 
-            foreach (var output in folders.LargeOutputs())
+            var outputs = OutputFolder.RegularFiles(
+                folders.Response,
+                exclude: static name => name == Runtime.RequestFolders.ProgressFile,
+                skipped: (name, reason) => _logger.LargeOutputSkipped(requestId, name, reason));
+            foreach (var output in outputs)
             {
-                var name = Path.GetRelativePath(folders.Response, output).Replace(Path.DirectorySeparatorChar, '/');
-                await zip.CreateEntryFromFileAsync(output, name, CompressionLevel.Fastest, cancellationToken);
+                await using (output.Content)
+                await using (var entry = await zip.CreateEntry(output.Name, CompressionLevel.Fastest).OpenAsync(cancellationToken))
+                {
+                    await output.Content.CopyToAsync(entry, cancellationToken);
+                }
             }
         }
 
-        return $"{RoutePrefix}/{requestId}.zip";
+        return _urls.Sign($"{RoutePrefix}/{requestId}.zip", _retention);
     }
 
-    public IResult Download(Guid requestId)
+    /// <summary>The zip, for a request whose URL is the signed one and has not expired (403 otherwise).</summary>
+    public IResult Download(Guid requestId, HttpRequest request)
     {
+        if (_urls.Check(request) is { } refused)
+        {
+            return refused;
+        }
+
         var path = PathOf(requestId);
         return File.Exists(path) && File.GetLastWriteTimeUtc(path) + _retention > DateTime.UtcNow
             ? Results.File(path, "application/zip", requestId + ".zip")
-            : Api.Problems.NotFound($"Result '{requestId}' does not exist or has expired.");
+            : Problems.NotFound($"Result '{requestId}' does not exist or has expired.");
     }
 
     private string PathOf(Guid requestId) => Path.Combine(_folder, requestId + ".zip");

@@ -279,13 +279,6 @@ public sealed class RequestFolders(InstanceFolders instance, string inputAssets,
 
     internal static bool IsProgressFile(string entry) => Path.GetFileName(entry.AsSpan()).Equals(ProgressFile, StringComparison.Ordinal);
 
-    /// <summary>Files the function left in the large-output folder, except <c>progress</c>.</summary>
-    public IReadOnlyList<string> LargeOutputs() =>
-        Directory.Exists(Response)
-            ? [.. Directory.EnumerateFiles(Response, "*", SearchOption.AllDirectories)
-                .Where(f => !string.Equals(Path.GetRelativePath(Response, f), ProgressFile, StringComparison.Ordinal))]
-            : [];
-
     /// <summary>Gives the folders back to the instance (as spares when empty) once the request is over.</summary>
     public void Release()
     {

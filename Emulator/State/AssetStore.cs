@@ -1,12 +1,10 @@
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 
 namespace Nvcf.Emulator.State;
 
 /// <summary>
-/// Assets (§6): metadata in memory, bytes in files under the work directory. Each asset has an upload token
-/// standing in for the cloud's pre-signed upload URL.
+/// Assets (§6): metadata in memory, bytes in files under the work directory.
 /// </summary>
 public sealed class AssetStore
 {
@@ -24,7 +22,7 @@ public sealed class AssetStore
 
     public Asset Create(string contentType, string description)
     {
-        var asset = new Asset(Guid.NewGuid(), contentType, description, DateTime.UtcNow, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)));
+        var asset = new Asset(Guid.NewGuid(), contentType, description, DateTime.UtcNow);
         _assets[asset.AssetId] = asset;
         return asset;
     }
@@ -72,4 +70,4 @@ public sealed class AssetStore
 }
 
 /// <summary>One asset. <see cref="Uploaded"/> turns true once its bytes arrived.</summary>
-public sealed record Asset(Guid AssetId, string ContentType, string Description, DateTime CreatedAt, string UploadToken, bool Uploaded = false);
+public sealed record Asset(Guid AssetId, string ContentType, string Description, DateTime CreatedAt, bool Uploaded = false);

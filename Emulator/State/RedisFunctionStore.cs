@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Nvcf.Emulator.Diagnostics;
 using Nvcf.Emulator.Domain;
 using StackExchange.Redis;
 
@@ -10,11 +11,21 @@ namespace Nvcf.Emulator.State;
 /// <see cref="DefaultPrefix"/>: <c>versions</c> and <c>deployments</c>, both keyed by version ID, values as JSON.
 /// Updates are optimistic: read, apply, write only if the value is still the one read (a Redis transaction with
 /// a <c>WATCH</c>-style condition), else retry. <c>state-id</c> names this store on the containers it owns.
+/// <para>
+/// An outage is answered at once: while Redis cannot be reached (refused, or timed out after
+/// <see cref="DefaultTimeoutMs"/>), every call throws <see cref="StoreUnavailableException"/> without waiting, and a
+/// probe pings Redis every <see cref="ProbeInterval"/> until it answers again.
+/// </para>
 /// </summary>
 public sealed class RedisFunctionStore : IFunctionStore, IDisposable
 {
     public const string DefaultPrefix = "nvcf:";
     private const int MaxAttempts = 100;
+
+    /// <summary>Connect and command timeout unless the connection string sets its own: an outage costs at most this.</summary>
+    public const int DefaultTimeoutMs = 2000;
+
+    public static readonly TimeSpan ProbeInterval = TimeSpan.FromMilliseconds(500);
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -28,23 +39,49 @@ public sealed class RedisFunctionStore : IFunctionStore, IDisposable
     private readonly RedisKey _versions;
     private readonly RedisKey _deployments;
     private readonly RedisKey _stateId;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _disposed = new();
+    private string? _outage;
+    private int _probing;
 
-    public RedisFunctionStore(IConnectionMultiplexer redis, string prefix = DefaultPrefix, bool ownsConnection = false)
+    public RedisFunctionStore(IConnectionMultiplexer redis, string prefix = DefaultPrefix, bool ownsConnection = false, ILogger? logger = null)
     {
         _redis = redis;
         _ownsConnection = ownsConnection;
+        _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         _versions = prefix + "versions";
         _deployments = prefix + "deployments";
         _stateId = prefix + "state-id";
+        Endpoint = string.Join(",", redis.GetEndPoints().Select(EndPointCollection.ToString));
     }
 
-    /// <summary>Connects to <paramref name="connectionString"/> (StackExchange.Redis syntax, as Aspire injects it).</summary>
-    public static RedisFunctionStore Connect(string connectionString)
+    /// <summary>Where the store is (host:port), as problems and logs name it.</summary>
+    public string Endpoint { get; }
+
+    /// <summary>
+    /// Connects to <paramref name="connectionString"/> (StackExchange.Redis syntax, as Aspire injects it). A Redis that
+    /// is not there yet is fine: the connection keeps retrying, and calls fail with
+    /// <see cref="StoreUnavailableException"/> until it answers.
+    /// </summary>
+    public static RedisFunctionStore Connect(string connectionString, ILogger? logger = null)
     {
         var configuration = ConfigurationOptions.Parse(connectionString);
         RequirePasswordOffLoopback(configuration);
-        configuration.AbortOnConnectFail = false; // a Redis that comes up a little later is fine
-        return new RedisFunctionStore(ConnectionMultiplexer.Connect(configuration), ownsConnection: true);
+        configuration.AbortOnConnectFail = false;
+        foreach (var (setting, apply) in new (string, Action<ConfigurationOptions>)[]
+        {
+            ("connectTimeout", c => c.ConnectTimeout = DefaultTimeoutMs),
+            ("asyncTimeout", c => c.AsyncTimeout = DefaultTimeoutMs),
+            ("syncTimeout", c => c.SyncTimeout = DefaultTimeoutMs),
+        })
+        {
+            if (!connectionString.Contains(setting, StringComparison.OrdinalIgnoreCase))
+            {
+                apply(configuration);
+            }
+        }
+
+        return new RedisFunctionStore(ConnectionMultiplexer.Connect(configuration), ownsConnection: true, logger: logger);
     }
 
     /// <summary>
@@ -78,24 +115,103 @@ public sealed class RedisFunctionStore : IFunctionStore, IDisposable
         _ => endPoint.ToString() ?? "?",
     };
 
-    private IDatabase Db => _redis.GetDatabase();
+    /// <summary>Null while the store answers, else why it does not.</summary>
+    public string? Outage => !_redis.IsConnected ? "not connected" : _outage;
+
+    /// <summary>Pings the store (bounded by its timeouts); the round trip, or <see cref="StoreUnavailableException"/>.</summary>
+    public async Task<TimeSpan> PingAsync() => await RunAsync(db => db.PingAsync(), probe: true);
+
+    /// <summary>
+    /// Runs one command, or throws <see cref="StoreUnavailableException"/> at once while the store is known to be
+    /// down. A connection failure or timeout marks it down and starts the probe that notices its return.
+    /// </summary>
+    private async Task<T> RunAsync<T>(Func<IDatabase, Task<T>> command, bool probe = false)
+    {
+        if (!probe && Outage is { } outage)
+        {
+            MarkDown(outage);
+            throw new StoreUnavailableException(Endpoint, outage);
+        }
+
+        try
+        {
+            var result = await command(_redis.GetDatabase());
+            if (probe && Interlocked.Exchange(ref _outage, null) is not null)
+            {
+                _logger.StoreBack(Endpoint);
+            }
+
+            return result;
+        }
+        catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+        {
+            MarkDown(e.Message);
+            throw new StoreUnavailableException(Endpoint, e.Message, e);
+        }
+    }
+
+    private void MarkDown(string cause)
+    {
+        if (Interlocked.CompareExchange(ref _outage, cause, null) is null)
+        {
+            _logger.StoreDown(Endpoint, cause);
+        }
+
+        StartProbe();
+    }
+
+    private void StartProbe()
+    {
+        if (Interlocked.Exchange(ref _probing, 1) == 1)
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                while (!_disposed.IsCancellationRequested && Outage is not null)
+                {
+                    await Task.Delay(ProbeInterval, _disposed.Token);
+                    try
+                    {
+                        if (_redis.IsConnected)
+                        {
+                            await PingAsync();
+                        }
+                    }
+                    catch (StoreUnavailableException)
+                    {
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            finally
+            {
+                Volatile.Write(ref _probing, 0);
+            }
+        });
+    }
 
     /// <summary>Created once per store (the first emulator to ask), then the same for every emulator using it.</summary>
     public async ValueTask<string?> GetStateIdAsync(CancellationToken cancellationToken = default)
     {
-        await Db.StringSetAsync(_stateId, Guid.NewGuid().ToString("N"), when: When.NotExists);
-        return (string?)await Db.StringGetAsync(_stateId);
+        await RunAsync(db => db.StringSetAsync(_stateId, Guid.NewGuid().ToString("N"), when: When.NotExists));
+        return (string?)await RunAsync(db => db.StringGetAsync(_stateId));
     }
 
     public async ValueTask<FunctionVersion?> GetVersionAsync(Guid functionId, Guid versionId, CancellationToken cancellationToken = default)
     {
-        var version = Read<FunctionVersion>(await Db.HashGetAsync(_versions, Field(versionId)));
+        var version = Read<FunctionVersion>(await RunAsync(db => db.HashGetAsync(_versions, Field(versionId))));
         return version?.Id == functionId ? version : null;
     }
 
     public async ValueTask<IReadOnlyList<FunctionVersion>> ListVersionsAsync(Guid? functionId = null, CancellationToken cancellationToken = default)
     {
-        var entries = await Db.HashValuesAsync(_versions);
+        var entries = await RunAsync(db => db.HashValuesAsync(_versions));
         return [.. entries
             .Select(e => Read<FunctionVersion>(e)!)
             .Where(v => functionId is null || v.Id == functionId)
@@ -104,7 +220,7 @@ public sealed class RedisFunctionStore : IFunctionStore, IDisposable
 
     public async ValueTask AddVersionAsync(FunctionVersion version, CancellationToken cancellationToken = default)
     {
-        if (!await Db.HashSetAsync(_versions, Field(version.VersionId), Write(version), When.NotExists))
+        if (!await RunAsync(db => db.HashSetAsync(_versions, Field(version.VersionId), Write(version), When.NotExists)))
         {
             throw new ArgumentException($"Version {version.VersionId} already exists.", nameof(version));
         }
@@ -117,16 +233,20 @@ public sealed class RedisFunctionStore : IFunctionStore, IDisposable
     {
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            var raw = await Db.HashGetAsync(_versions, Field(versionId));
+            var raw = await RunAsync(db => db.HashGetAsync(_versions, Field(versionId)));
             if (Read<FunctionVersion>(raw) is not { } current || current.Id != functionId)
             {
                 return false;
             }
 
-            var transaction = Db.CreateTransaction();
-            transaction.AddCondition(Condition.HashEqual(_versions, Field(versionId), raw));
-            _ = transaction.HashDeleteAsync(_versions, Field(versionId));
-            if (await transaction.ExecuteAsync())
+            var removed = await RunAsync(db =>
+            {
+                var transaction = db.CreateTransaction();
+                transaction.AddCondition(Condition.HashEqual(_versions, Field(versionId), raw));
+                _ = transaction.HashDeleteAsync(_versions, Field(versionId));
+                return transaction.ExecuteAsync();
+            });
+            if (removed)
             {
                 return true;
             }
@@ -138,25 +258,26 @@ public sealed class RedisFunctionStore : IFunctionStore, IDisposable
     }
 
     public async ValueTask<Deployment?> GetDeploymentAsync(Guid versionId, CancellationToken cancellationToken = default) =>
-        Read<Deployment>(await Db.HashGetAsync(_deployments, Field(versionId)));
+        Read<Deployment>(await RunAsync(db => db.HashGetAsync(_deployments, Field(versionId))));
 
     public async ValueTask<Deployment?> GetDeploymentByIdAsync(Guid deploymentId, CancellationToken cancellationToken = default) =>
         (await ListDeploymentsAsync(cancellationToken)).FirstOrDefault(d => d.DeploymentId == deploymentId);
 
     public async ValueTask<IReadOnlyList<Deployment>> ListDeploymentsAsync(CancellationToken cancellationToken = default) =>
-        [.. (await Db.HashValuesAsync(_deployments)).Select(e => Read<Deployment>(e)!)];
+        [.. (await RunAsync(db => db.HashValuesAsync(_deployments))).Select(e => Read<Deployment>(e)!)];
 
     public async ValueTask SaveDeploymentAsync(Deployment deployment, CancellationToken cancellationToken = default) =>
-        await Db.HashSetAsync(_deployments, Field(deployment.VersionId), Write(deployment));
+        await RunAsync(db => db.HashSetAsync(_deployments, Field(deployment.VersionId), Write(deployment)));
 
     public async ValueTask<Deployment?> UpdateDeploymentAsync(Guid versionId, Func<Deployment, Deployment> update, CancellationToken cancellationToken = default) =>
         await UpdateAsync(_deployments, versionId, static _ => true, update, cancellationToken);
 
     public async ValueTask<bool> RemoveDeploymentAsync(Guid versionId, CancellationToken cancellationToken = default) =>
-        await Db.HashDeleteAsync(_deployments, Field(versionId));
+        await RunAsync(db => db.HashDeleteAsync(_deployments, Field(versionId)));
 
     public void Dispose()
     {
+        _disposed.Cancel();
         if (_ownsConnection)
         {
             _redis.Dispose();
@@ -169,17 +290,21 @@ public sealed class RedisFunctionStore : IFunctionStore, IDisposable
     {
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            var raw = await Db.HashGetAsync(key, Field(id));
+            var raw = await RunAsync(db => db.HashGetAsync(key, Field(id)));
             if (Read<T>(raw) is not { } current || !matches(current))
             {
                 return null;
             }
 
             var updated = update(current);
-            var transaction = Db.CreateTransaction();
-            transaction.AddCondition(Condition.HashEqual(key, Field(id), raw));
-            _ = transaction.HashSetAsync(key, Field(id), Write(updated));
-            if (await transaction.ExecuteAsync())
+            var written = await RunAsync(db =>
+            {
+                var transaction = db.CreateTransaction();
+                transaction.AddCondition(Condition.HashEqual(key, Field(id), raw));
+                _ = transaction.HashSetAsync(key, Field(id), Write(updated));
+                return transaction.ExecuteAsync();
+            });
+            if (written)
             {
                 return updated;
             }

@@ -22,6 +22,14 @@ public sealed class RedisFixture : IAsyncLifetime
 
     public IConnectionMultiplexer Connection { get; private set; } = null!;
 
+    /// <summary>The host port to publish Redis on; 0 (the default) picks a free one.</summary>
+    public int HostPort { get; init; }
+
+    /// <summary>Freezes Redis (<c>docker pause</c>): connections stay open and nothing answers.</summary>
+    public Task PauseAsync() => _docker.Containers.PauseContainerAsync(_containerId!);
+
+    public Task UnpauseAsync() => _docker.Containers.UnpauseContainerAsync(_containerId!);
+
     public async Task InitializeAsync()
     {
         try
@@ -54,7 +62,7 @@ public sealed class RedisFixture : IAsyncLifetime
                 AutoRemove = false,
                 PortBindings = new Dictionary<string, IList<PortBinding>>
                 {
-                    ["6379/tcp"] = [new PortBinding { HostIP = "127.0.0.1", HostPort = string.Empty }],
+                    ["6379/tcp"] = [new PortBinding { HostIP = "127.0.0.1", HostPort = HostPort == 0 ? string.Empty : HostPort.ToString(CultureInfo.InvariantCulture) }],
                 },
             },
         });
