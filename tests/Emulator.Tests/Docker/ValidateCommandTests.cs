@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace Nvcf.Emulator.Tests.Docker;
+
+/// <summary>
+/// <c>nvcf-emulator validate</c> run as a user runs it, a process (<c>dotnet Nvcf.Emulator.dll validate …</c>), on the
+/// real engine: its printed report, its exit code, and that nothing of the validation is left running.
+/// </summary>
+[Collection(DockerCollection.Name)]
+public sealed partial class ValidateCommandTests(DockerFixture docker)
+{
+    private static readonly TimeSpan ProcessTimeout = TimeSpan.FromMinutes(3);
+
+    [Fact]
+    public async Task TheEchoSamplePassesEveryCheckAndLeavesNothingRunning()
+    {
+        var (exitCode, output) = await ValidateAsync(DockerFixture.EchoImage, "--inference-url", "/echo", "--health-uri", "/v2/health/ready", "--timeout", "60");
+
+        Assert.True(exitCode == 0, output);
+        string[] checks = ["engine", "image", "user", "ports", "start", "health", "invoke", "response", "outputs", "stays up"];
+        foreach (var check in checks)
+        {
+            Assert.Matches(new Regex($"^PASS {Regex.Escape(check)} ", RegexOptions.Multiline), output);
+        }
+
+        Assert.DoesNotContain("FAIL", output, StringComparison.Ordinal);
+        Assert.Matches(@"PASS invoke +POST /echo through pexec answered 200", output);
+        Assert.Contains($"PASSED: {DockerFixture.EchoImage} is ready to publish.", output, StringComparison.Ordinal);
+        await AssertGoneAsync(ContainerNamedIn(output));
+    }
+
+    [Fact]
+    public async Task AWrongHealthPathFailsTheHealthCheckSayingWhatItAnsweredAndLeavesNothingRunning()
+    {
+        var (exitCode, output) = await ValidateAsync(DockerFixture.EchoImage, "--inference-url", "/echo", "--health-uri", "/nope", "--timeout", "8");
+
+        Assert.Equal(1, exitCode);
+        Assert.Matches(@"FAIL health +GET :8000/nope did not answer 200 within 8 s: .*GET /nope answered 404", output);
+        Assert.Matches(@"SKIP invoke ", output);
+        Assert.Contains($"FAILED: {DockerFixture.EchoImage} is not ready to publish.", output, StringComparison.Ordinal);
+        await AssertGoneAsync(ContainerNamedIn(output));
+    }
+
+    [Fact]
+    public async Task AMissingImageIsOneFailureNamingTheFixAndStartsNothing()
+    {
+        const string missing = "nvcf-test/validate-missing:never-built";
+        var (exitCode, output) = await ValidateAsync(missing, "--inference-url", "/echo");
+
+        Assert.Equal(1, exitCode);
+        var failures = output.Split('\n').Where(l => l.StartsWith("FAIL ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(
+            $"FAIL image   The image {missing} is not on the Docker engine. Build it (docker build -t {missing} <folder>) or pull it (docker pull {missing}), then run validate again.",
+            Assert.Single(failures).TrimEnd());
+        Assert.DoesNotContain("PASS start", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AMissingEngineIsOneFailureNamingTheFix()
+    {
+        var (exitCode, output) = await ValidateAsync(
+            DockerFixture.EchoImage, ["--inference-url", "/echo"], ("Emulator__Docker__Endpoint", "unix:///tmp/nvcf-emulator-no-engine.sock"));
+
+        Assert.Equal(1, exitCode);
+        Assert.StartsWith(
+            "FAIL engine  The Docker engine at unix:///tmp/nvcf-emulator-no-engine.sock is not reachable",
+            Assert.Single(output.Split('\n'), l => l.StartsWith("FAIL ", StringComparison.Ordinal)),
+            StringComparison.Ordinal);
+        Assert.Contains("Start Docker, or point DOCKER_HOST", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task JsonReportsEveryCheckForCi()
+    {
+        var (exitCode, output) = await ValidateAsync(DockerFixture.EchoImage, "--inference-url", "/echo", "--json");
+
+        Assert.Equal(0, exitCode);
+        var report = System.Text.Json.Nodes.JsonNode.Parse(output)!;
+        Assert.True((bool)report["passed"]!);
+        Assert.Equal(DockerFixture.EchoImage, (string?)report["image"]);
+        Assert.All(report["checks"]!.AsArray(), c => Assert.Equal("PASS", (string?)c!["outcome"]));
+        await AssertGoneAsync(ContainerNamedIn((string)report["checks"]!.AsArray().Single(c => (string?)c!["name"] == "start")!["detail"]!));
+    }
+
+    private static Task<(int ExitCode, string Output)> ValidateAsync(string image, params string[] options) => ValidateAsync(image, options, []);
+
+    private static async Task<(int ExitCode, string Output)> ValidateAsync(string image, string[] options, params (string Name, string Value)[] environment)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in (string[])[EmulatorDll(), "validate", image, .. options])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(ProcessTimeout);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"validate did not end within {ProcessTimeout}: {await output}");
+        }
+
+        return (process.ExitCode, (await output) + (await error));
+    }
+
+    /// <summary>The emulator as built next to these tests' project (same configuration), run as <c>dotnet &lt;dll&gt;</c>.</summary>
+    private static string EmulatorDll()
+    {
+        var here = new DirectoryInfo(AppContext.BaseDirectory);
+        var configuration = here.Parent!.Name;
+        var framework = here.Name;
+        var root = here;
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Emulator.sln")))
+        {
+            root = root.Parent;
+        }
+
+        var dll = Path.Combine(root!.FullName, "Emulator", "bin", configuration, framework, "Nvcf.Emulator.dll");
+        Assert.True(File.Exists(dll), $"{dll} is missing: build the solution first.");
+        return dll;
+    }
+
+    private static string ContainerNamedIn(string report) => ContainerName().Match(report) is { Success: true } match
+        ? match.Groups["name"].Value
+        : throw new Xunit.Sdk.XunitException($"The report names no container: {report}");
+
+    private async Task AssertGoneAsync(string container)
+    {
+        var left = await docker.Docker.Containers.ListContainersAsync(new global::Docker.DotNet.Models.ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["name"] = new Dictionary<string, bool> { [container] = true } },
+        });
+        Assert.Empty(left);
+    }
+
+    [GeneratedRegex(@"container (?<name>nvcf-validate-[0-9a-f-]+)")]
+    private static partial Regex ContainerName();
+}
