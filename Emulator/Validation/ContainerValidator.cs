@@ -192,7 +192,7 @@ public sealed class ContainerValidator(ValidationOptions options)
         var reserved = string.Join(", ", ReservedPorts);
         if (clashes.Count > 0)
         {
-            report.Fail("ports", $"{string.Join(", ", clashes)} use a port NVCF reserves ({reserved}): serve on another, e.g. 8000.");
+            report.Fail("ports", $"{string.Join(", ", clashes)} {(clashes.Count == 1 ? "uses" : "use")} a port NVCF reserves ({reserved}): serve on another, e.g. 8000.");
         }
         else
         {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
+using Nvcf.Emulator.Tests.Infrastructure;
 
 namespace Nvcf.Emulator.Tests.Docker;
 
@@ -81,6 +82,86 @@ public sealed partial class ValidateCommandTests(DockerFixture docker)
         Assert.Equal(DockerFixture.EchoImage, (string?)report["image"]);
         Assert.All(report["checks"]!.AsArray(), c => Assert.Equal("PASS", (string?)c!["outcome"]));
         await AssertGoneAsync(ContainerNamedIn((string)report["checks"]!.AsArray().Single(c => (string?)c!["name"] == "start")!["detail"]!));
+    }
+
+    [Fact]
+    public async Task TheProgressSampleReportsItsProgressFileAndLargeOutputWhereNvcfExpectsThem()
+    {
+        var (exitCode, output) = await ValidateAsync(
+            DockerFixture.ProgressImage, "--inference-url", "/run", "--body", """{"steps":3,"stepMs":700,"outputFiles":1}""", "--timeout", "60");
+
+        Assert.True(exitCode == 0, output);
+        Assert.Matches(@"PASS response +302 to a large result .*: 2 file\(s\) in the zip", output);
+        Assert.Matches(@"PASS outputs +wrote progress \(\d+ update\(s\), last 100%\) and large output\(s\) result-1\.txt .*in NVCF-LARGE-OUTPUT-DIR", output);
+        await AssertGoneAsync(ContainerNamedIn(output));
+    }
+
+    [Fact]
+    public async Task AContainerThatExitsFailsTheStartCheckWithItsLastLogLines()
+    {
+        const string tag = "nvcf-validate-test/exits:local";
+        await Command.RunAsync("docker", ["build", "--quiet", "--tag", tag, "-"],
+            input: $"FROM {DockerFixture.CgiImage}\nENTRYPOINT []\nCMD [\"sh\", \"-c\", \"echo cannot load the model; exit 3\"]\n");
+        try
+        {
+            var (exitCode, output) = await ValidateAsync(tag, "--inference-url", "/infer", "--timeout", "30");
+
+            Assert.Equal(1, exitCode);
+            Assert.Matches(@"FAIL start +The container stopped before it was ready: Container '[^']+' exited with code 3 ", output);
+            Assert.Contains("cannot load the model", output, StringComparison.Ordinal);
+            Assert.Matches(@"SKIP health ", output);
+        }
+        finally
+        {
+            await Command.RunAsync("docker", ["image", "rm", "--force", tag]);
+        }
+    }
+
+    [Fact]
+    public async Task AnImageThatRunsAsRootOnAReservedPortFailsThoseChecks()
+    {
+        const string tag = "nvcf-validate-test/root:local";
+        await Command.RunAsync("docker", ["build", "--quiet", "--tag", tag, "-"], input: $"FROM {DockerFixture.CgiImage}\nUSER root\nEXPOSE 8080\n");
+        try
+        {
+            var (exitCode, output) = await ValidateAsync(tag, "--inference-url", "/cgi-bin/env", "--health-uri", "/v2/health/ready", "--timeout", "30");
+
+            Assert.Equal(1, exitCode);
+            Assert.Matches(@"FAIL user +The image runs as root \(USER root\)\. NVCF functions must not", output);
+            Assert.Matches(@"FAIL ports +EXPOSE 8080 uses a port NVCF reserves \(8080, 8010, 9190, 9191\)", output);
+            Assert.Matches(@"PASS invoke ", output);
+            await AssertGoneAsync(ContainerNamedIn(output));
+        }
+        finally
+        {
+            await Command.RunAsync("docker", ["image", "rm", "--force", tag]);
+        }
+    }
+
+    [Fact]
+    public async Task AnInterruptedValidationRemovesItsContainer()
+    {
+        var start = new ProcessStartInfo("dotnet", [EmulatorDll(), "validate", DockerFixture.EchoImage, "--inference-url", "/echo", "--health-uri", "/nope", "--timeout", "120"])
+        {
+            RedirectStandardOutput = true,
+        };
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        global::Docker.DotNet.Models.ContainerListResponse? container = null;
+        await Eventually.TrueAsync(
+            async () => (container = (await docker.Docker.Containers.ListContainersAsync(new global::Docker.DotNet.Models.ContainersListParameters
+            {
+                Filters = new Dictionary<string, IDictionary<string, bool>> { ["name"] = new Dictionary<string, bool> { ["nvcf-validate-"] = true } },
+            })).FirstOrDefault()) is not null,
+            TimeSpan.FromMinutes(1));
+
+        await Command.RunAsync("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        await process.WaitForExitAsync(timeout.Token);
+
+        Assert.Equal(1, process.ExitCode);
+        Assert.Contains("FAIL cancelled  Validation was cancelled; the container was removed.", await output, StringComparison.Ordinal);
+        await AssertGoneAsync(container!.Names[0].TrimStart('/'));
     }
 
     private static Task<(int ExitCode, string Output)> ValidateAsync(string image, params string[] options) => ValidateAsync(image, options, []);
