@@ -107,6 +107,10 @@ public sealed class ContainerValidator(ValidationOptions options)
         {
             report.Fail("cancelled", "Validation was cancelled; the container was removed.");
         }
+        catch (Exception e) when (e is HttpRequestException or DockerApiException or IOException or JsonException or InvalidDataException)
+        {
+            report.Fail("error", $"Validation stopped: {e.Message}");
+        }
         finally
         {
             await CleanUpAsync(app, docker, functionId, workDirectory);
@@ -150,6 +154,11 @@ public sealed class ContainerValidator(ValidationOptions options)
         {
             report.Fail("image", $"The image {options.Image} is not on the Docker engine. Build it (docker build -t {options.Image} <folder>) "
                 + $"or pull it (docker pull {options.Image}), then run validate again.");
+            return null;
+        }
+        catch (DockerApiException e)
+        {
+            report.Fail("image", $"The engine refused to look up {options.Image} ({(int)e.StatusCode}): {e.ResponseBody?.Trim()}");
             return null;
         }
     }
@@ -417,7 +426,11 @@ public sealed class ContainerValidator(ValidationOptions options)
     private static string Seconds(TimeSpan span) => string.Create(CultureInfo.InvariantCulture, $"{span.TotalSeconds:0.#} s");
 
     private static string Describe(ContainerInspectResponse container) =>
-        container.State is { Running: true } ? "running" : $"{container.State?.Status}, exit code {container.State?.ExitCode}";
+        container.State is { Running: true } ? $"running, {Gpu(container)}" : $"{container.State?.Status}, exit code {container.State?.ExitCode}";
+
+    /// <summary>What the container was given, as the emulator labels it: e.g. <c>CPU (no GPU passed through)</c>.</summary>
+    private static string Gpu(ContainerInspectResponse container) =>
+        container.Config?.Labels?.TryGetValue(ContainerLabels.GpuDescription, out var gpu) == true && gpu.Length > 0 ? gpu : "no GPU";
 
     /// <summary>The <c>detail</c> of a problem answer, else its text.</summary>
     private static string ProblemDetail(string answer)

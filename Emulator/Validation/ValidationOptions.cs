@@ -57,7 +57,7 @@ public sealed record ValidationOptions
           --timeout <duration>     Seconds, or hh:mm:ss, to become healthy and to answer (default 300).
           --json                   Print the report as JSON.
 
-        Exit code: 0 when every required check passes, 1 when one fails, 2 for a usage error.
+        Exit code: 0 when every check passes, 1 when one fails, 2 for a usage error.
         """;
 
     /// <summary>Parses the arguments after the verb; returns null and the error for a usage error.</summary>
