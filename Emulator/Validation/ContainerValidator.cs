@@ -96,7 +96,7 @@ public sealed class ContainerValidator(ValidationOptions options)
             }
 
             var outputs = new OutputWatcher(Path.Combine(workDirectory, "instances"));
-            using (outputs.Start())
+            await using (outputs.Start())
             {
                 await InvokeAsync(http, function.Value.Id, outputs, report, cancellationToken);
             }

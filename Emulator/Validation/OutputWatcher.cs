@@ -23,8 +23,8 @@ public sealed class OutputWatcher(string instancesFolder)
     private int _progressUpdates;
     private int? _lastPercent;
 
-    /// <summary>Starts watching until the result is disposed.</summary>
-    public IDisposable Start()
+    /// <summary>Starts watching until the result is disposed, which scans once more.</summary>
+    public IAsyncDisposable Start()
     {
         var stop = new CancellationTokenSource();
         var loop = Task.Run(async () =>
@@ -188,12 +188,12 @@ public sealed class OutputWatcher(string instancesFolder)
         }
     }
 
-    private sealed class Stopper(CancellationTokenSource stop, Task loop, OutputWatcher watcher) : IDisposable
+    private sealed class Stopper(CancellationTokenSource stop, Task loop, OutputWatcher watcher) : IAsyncDisposable
     {
-        public void Dispose()
+        public async ValueTask DisposeAsync()
         {
-            stop.Cancel();
-            loop.GetAwaiter().GetResult();
+            await stop.CancelAsync();
+            await loop;
             watcher.Scan();
             stop.Dispose();
         }
