@@ -1,23 +1,14 @@
 using Nvcf.Emulator;
-using Nvcf.Emulator.Api;
-using Nvcf.Emulator.Diagnostics;
+using Nvcf.Emulator.Validation;
 
-// Settings come from next to the binary, wherever it is started from (dotnet run, dotnet <dll>, the app host).
-var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-builder.AddServiceDefaults(EmulatorTelemetry.Name);
-builder.AddNvcfEmulator();
+// `nvcf-emulator validate <image> ...` checks a function container; with no verb the emulator serves the API.
+if (args is [ValidateCommand.Verb, .. var options])
+{
+    return await ValidateCommand.RunAsync(options, Console.Out, Console.Error);
+}
 
-var app = builder.Build();
-app.UseExceptionHandler();
-app.UseStatusCodePages();
-app.UseHttpInvocation();
-app.UseOrgScopedAliases();
-app.UseBearerAuthorization();
-app.UseRouting();
-
-app.MapDefaultEndpoints();
-app.MapNvcfApi();
-app.Run();
+await EmulatorApp.Build(args).RunAsync();
+return 0;
 
 /// <summary>The emulator's entry point; public so tests can host it in process.</summary>
 public partial class Program;

@@ -21,6 +21,9 @@ internal sealed class InstanceRunner(
     ILogger logger)
 {
     private const int LogTailLines = 20;
+
+    /// <summary>Ends the cause of a failure whose container exited (or was removed) before it was ready.</summary>
+    public const string EndedBeforeReady = "before its health check passed";
     private static readonly TimeSpan FirstProbeDelay = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan MaxStartupProbeDelay = TimeSpan.FromMilliseconds(500);
 
@@ -159,7 +162,7 @@ internal sealed class InstanceRunner(
         {
             if (exit.IsCompleted)
             {
-                return await DescribeExitAsync(container, await exit, "before its health check passed");
+                return await DescribeExitAsync(container, await exit, EndedBeforeReady);
             }
 
             var probe = await prober.ProbeAsync(container, health, stop);
