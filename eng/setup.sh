@@ -210,15 +210,17 @@ newest_version_dir() { # DIR PREFIX: the newest DIR/PREFIX* by version
     find "$1" -mindepth 1 -maxdepth 1 -type d -name "$2*" -printf '%f\n' | sort -V | tail -n 1
 }
 
-# A Debian bookworm root (debootstrap --variant=minbase), cached: a re-run costs nothing.
-debian_root=$cache_dir/bookworm-minbase
+# A Debian bookworm root (debootstrap --variant=minbase) with what .NET needs beyond it, as Microsoft's aspnet image
+# has (OpenSSL for cryptography and TLS, CA certificates, time zones), cached: a re-run costs nothing.
+debian_packages=libssl3,ca-certificates,tzdata
+debian_root=$cache_dir/bookworm-minbase-dotnet
 ensure_debian_rootfs() {
     if [[ ! -e $debian_root/.complete ]]; then
         command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
         say "debootstrap bookworm into $debian_root (once, ~30 s)"
         as_root mkdir -p "$cache_dir"
         as_root rm -rf "$debian_root.tmp" "$debian_root"
-        quietly "debootstrap" as_root debootstrap --variant=minbase bookworm "$debian_root.tmp" "$debian_mirror"
+        quietly "debootstrap" as_root debootstrap --variant=minbase --include="$debian_packages" bookworm "$debian_root.tmp" "$debian_mirror"
         as_root touch "$debian_root.tmp/.complete"
         as_root mv "$debian_root.tmp" "$debian_root"
     fi
@@ -265,6 +267,7 @@ build_aspnet_base() {
             --change 'WORKDIR /app' \
             --change 'CMD ["bash"]' \
             --change 'LABEL org.opencontainers.image.description="Local stand-in for mcr.microsoft.com/dotnet/aspnet:10.0, built by eng/setup.sh"' \
+            --change "LABEL com.nvidia.nvcf-emulator.base-packages=$debian_packages" \
             - "$aspnet_local" >/dev/null || rc=$?
     as_root rm -rf "$stage"
     ((rc == 0)) || die "importing $aspnet_local failed"
@@ -277,7 +280,9 @@ build_aspnet_base() {
 
 ensure_aspnet_base() {
     have_image "$aspnet_public" && return 0
-    have_image "$aspnet_local" && return 0
+    # A local base built with other packages (an older setup) is built again.
+    [[ $(docker image inspect --format '{{index .Config.Labels "com.nvidia.nvcf-emulator.base-packages"}}' "$aspnet_local" 2>/dev/null) == "$debian_packages" ]] &&
+        return 0
     if try_pull "$aspnet_public"; then
         say "pulled $aspnet_public"
         return 0

@@ -156,7 +156,7 @@ public sealed partial class ValidateCommandTests(DockerFixture docker)
             TimeSpan.FromMinutes(1));
 
         await Command.RunAsync("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         await process.WaitForExitAsync(timeout.Token);
 
         Assert.Equal(1, process.ExitCode);
