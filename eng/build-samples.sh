@@ -38,34 +38,11 @@ if ((${#names[@]} == 0)); then
     done
 fi
 
-die() {
-    printf 'build-samples: error: %s\n' "$*" >&2
-    exit 1
-}
+tool=build-samples
+# shellcheck source=eng/lib/build-common.sh
+source "$repo_root/eng/lib/build-common.sh"
 
-quietly() { # DESCRIPTION COMMAND...
-    local what=$1 out rc=0
-    shift
-    out=$(mktemp)
-    "$@" >"$out" 2>&1 || rc=$?
-    if ((rc != 0)); then
-        tail -n 60 "$out" >&2
-        rm -f "$out"
-        die "$what failed (exit $rc)"
-    fi
-    rm -f "$out"
-}
-
-base=${NVCF_ASPNET_BASE:-}
-if [[ -z $base ]]; then
-    if docker image inspect mcr.microsoft.com/dotnet/aspnet:10.0 >/dev/null 2>&1; then
-        base=mcr.microsoft.com/dotnet/aspnet:10.0
-    elif docker image inspect nvcf-local/aspnet:10.0 >/dev/null 2>&1; then
-        base=nvcf-local/aspnet:10.0
-    else
-        base=mcr.microsoft.com/dotnet/aspnet:10.0 # docker build pulls it, where a registry is reachable
-    fi
-fi
+base=$(aspnet_base)
 
 busybox_base=${NVCF_BUSYBOX_BASE:-}
 if [[ -z $busybox_base ]]; then
