@@ -12,7 +12,6 @@ namespace Nvcf.Emulator.Validation;
 /// </summary>
 public sealed class OutputWatcher(string instancesFolder)
 {
-    private const string ProgressFile = "progress";
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(20);
 
     private readonly Lock _lock = new();
@@ -106,7 +105,7 @@ public sealed class OutputWatcher(string instancesFolder)
                     foreach (var file in Directory.EnumerateFiles(entry, "*", SearchOption.AllDirectories))
                     {
                         var relative = Path.GetRelativePath(entry, file).Replace(Path.DirectorySeparatorChar, '/');
-                        if (relative == ProgressFile)
+                        if (relative == Runtime.RequestFolders.ProgressFile)
                         {
                             ReadProgress(file, requestId);
                         }
