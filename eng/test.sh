@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Runs the whole test suite the way CI does: eng/setup.sh (Docker engine, images), then `dotnet test` on the
-# solution, and ends with one line summed over all test projects: "N passed, N failed" (", N skipped" if any).
+# Runs the whole test suite the way CI does: eng/setup.sh (Docker engine, images), `dotnet pack` of the packages into
+# artifacts/packages, `dotnet test` on the solution, then the package tests (tests/Packages.Tests, outside the
+# solution: a new app host from the hosting package, the nvcf-emulator tool installed from it), and ends with one
+# line summed over all test projects: "N passed, N failed" (", N skipped" if any).
 # Exits non-zero if setup or dotnet test failed, a test failed, or no test ran at all.
 # Docker-dependent tests must run here, not skip: NVCF_EMULATOR_REQUIRE_DOCKER=1 tells them so.
 #
 # Usage: eng/test.sh [dotnet test arguments...]     e.g. eng/test.sh --filter "FullyQualifiedName~Queue"
 #   NVCF_SOLUTION   the solution or project to test (default: Emulator.sln, else Emulator.slnx, at the repo root)
 #   NVCF_SKIP_SETUP=1  don't run eng/setup.sh first
+#   NVCF_SKIP_PACKAGES=1  don't pack, and don't run the package tests (the arguments apply to both test runs)
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -36,10 +39,22 @@ fi
     exit 1
 }
 
-# dotnet test writes to a file that is shown as it grows. Not a pipe into tee: processes that the tests start
+# Everything is written to a file that is shown as it grows. Not a pipe into tee: processes that the tests start
 # (the Aspire orchestrator, app hosts) can outlive dotnet test, hold a pipe open and make the script hang.
 log=$(mktemp /tmp/nvcf-test.XXXXXX.log)
-dotnet test "$solution" --nologo -tl:off "$@" >"$log" 2>&1 </dev/null &
+run_all() {
+    local rc=0
+    if [[ ${NVCF_SKIP_PACKAGES:-0} != 1 ]]; then
+        rm -rf artifacts/packages
+        dotnet pack -c Release -o artifacts/packages --nologo -tl:off || return 1
+    fi
+    dotnet test "$solution" --nologo -tl:off "$@" || rc=$?
+    if [[ ${NVCF_SKIP_PACKAGES:-0} != 1 ]]; then
+        NVCF_PACKAGES="$repo_root/artifacts/packages" dotnet test tests/Packages.Tests --nologo -tl:off "$@" || rc=$?
+    fi
+    return "$rc"
+}
+run_all "$@" >"$log" 2>&1 </dev/null &
 test_pid=$!
 trap 'kill "$test_pid" 2>/dev/null || true; exit 130' INT
 trap 'kill "$test_pid" 2>/dev/null || true; exit 143' TERM
@@ -69,7 +84,7 @@ read -r passed failed skipped _ < <(
 
 status=0
 if ((rc != 0)); then
-    echo "test: dotnet test exited with $rc (full log: $log)" >&2
+    echo "test: dotnet pack or dotnet test exited with $rc (full log: $log)" >&2
     status=1
 fi
 if ((failed > 0)); then
