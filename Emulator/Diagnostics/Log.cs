@@ -8,7 +8,7 @@ internal static partial class Log
     [LoggerMessage(1, LogLevel.Information, "Docker engine ready; removed {Reaped} container(s) left by emulator processes that are gone")]
     public static partial void RuntimeReady(this ILogger logger, int reaped);
 
-    [LoggerMessage(2, LogLevel.Error, "The Docker engine could not be reached ({Message}); deployments will fail until it can be")]
+    [LoggerMessage(2, LogLevel.Error, "The Docker engine could not be reached ({Message}); deployments will fail until it can be. Start Docker, or point DOCKER_HOST (or Emulator__Docker__Endpoint) at a running engine")]
     public static partial void RuntimeUnreachable(this ILogger logger, string message);
 
     [LoggerMessage(3, LogLevel.Information, "Image {Image} is not present locally; pulling it")]

@@ -110,7 +110,7 @@ internal sealed class InstanceRunner(
         }
         catch (Exception e) when (e is HttpRequestException or IOException or TimeoutException or System.Net.Sockets.SocketException)
         {
-            Fail(report, $"The Docker engine could not be reached: {e.Message}", wasReady: false);
+            Fail(report, $"The Docker engine could not be reached: {e.Message.TrimEnd('.')}. Start Docker, or point DOCKER_HOST (or Emulator__Docker__Endpoint) at a running engine, then deploy again.", wasReady: false);
             return;
         }
         catch (Exception e)
