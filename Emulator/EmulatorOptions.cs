@@ -18,8 +18,9 @@ public sealed class EmulatorOptions
     public TimeSpan ReadyTimeout { get; set; } = TimeSpan.FromMinutes(30);
 
     /// <summary>
-    /// How often a ready instance's health check runs (the cloud's worker checks every 10 s, §10.3). An instance
-    /// that fails <see cref="HealthCheckFailureThreshold"/> checks in a row is taken out of rotation and replaced.
+    /// How often a ready instance's health check runs (the cloud's worker checks every 10 s,
+    /// docs/nvcf-contract.md#ports-health-and-startup). An instance that fails
+    /// <see cref="HealthCheckFailureThreshold"/> checks in a row is taken out of rotation and replaced.
     /// </summary>
     public TimeSpan HealthCheckInterval { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -36,8 +37,8 @@ public sealed class EmulatorOptions
     public string WorkDirectory { get; set; } = Path.Combine(Path.GetTempPath(), "nvcf-emulator");
 
     /// <summary>
-    /// Where gRPC invocations are served (§4.9): an HTTP/2-only listener, since cleartext HTTP/2 cannot share the
-    /// HTTP/1.1 port. Empty: no gRPC listener. Port 0 picks a free one.
+    /// Where gRPC invocations are served (docs/nvcf-contract.md#grpc-invocation): an HTTP/2-only listener, since
+    /// cleartext HTTP/2 cannot share the HTTP/1.1 port. Empty: no gRPC listener. Port 0 picks a free one.
     /// </summary>
     public string? GrpcUrl { get; set; } = "http://127.0.0.1:10081";
 

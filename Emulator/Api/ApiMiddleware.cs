@@ -9,8 +9,8 @@ public static class ApiMiddleware
     private const string NvcfPrefix = "/v2/nvcf";
 
     /// <summary>
-    /// NGC's org-scoped aliases (§1.1) <c>/v2/orgs/{org}/nvcf/...</c> and <c>/v2/orgs/{org}/teams/{team}/nvcf/...</c>
-    /// reach the same handlers as <c>/v2/nvcf/...</c>.
+    /// NGC's org-scoped aliases (docs/nvcf-contract.md#hosts-and-paths) <c>/v2/orgs/{org}/nvcf/...</c> and
+    /// <c>/v2/orgs/{org}/teams/{team}/nvcf/...</c> reach the same handlers as <c>/v2/nvcf/...</c>.
     /// </summary>
     public static IApplicationBuilder UseOrgScopedAliases(this IApplicationBuilder app) => app.Use((context, next) =>
     {
@@ -32,8 +32,9 @@ public static class ApiMiddleware
     });
 
     /// <summary>
-    /// Every <c>/v2</c> route needs <c>Authorization: Bearer &lt;token&gt;</c> (401 otherwise, §1.4). Any token is
-    /// accepted unless <see cref="EmulatorOptions.ApiKeys"/> lists the accepted ones.
+    /// Every <c>/v2</c> route needs <c>Authorization: Bearer &lt;token&gt;</c> (401 otherwise,
+    /// docs/nvcf-contract.md#bearer-tokens). Any token is accepted unless <see cref="EmulatorOptions.ApiKeys"/> lists
+    /// the accepted ones.
     /// </summary>
     public static IApplicationBuilder UseBearerAuthorization(this IApplicationBuilder app) => app.Use(async (context, next) =>
     {

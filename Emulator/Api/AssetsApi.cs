@@ -7,9 +7,10 @@ using Nvcf.Emulator.State;
 namespace Nvcf.Emulator.Api;
 
 /// <summary>
-/// Assets (§6): create one to get an upload URL, PUT the bytes there (no bearer token: the URL is pre-signed, see
-/// <see cref="PresignedUrls"/>, and expires after <see cref="EmulatorOptions.AssetUploadUrlLifetime"/>),
-/// then pass its ID in <c>NVCF-INPUT-ASSET-REFERENCES</c>; the container finds it at <c>NVCF-ASSET-DIR/&lt;assetId&gt;</c>.
+/// Assets (docs/nvcf-contract.md#assets): create one to get an upload URL, PUT the bytes there (no bearer token: the
+/// URL is pre-signed, see <see cref="PresignedUrls"/>, and expires after
+/// <see cref="EmulatorOptions.AssetUploadUrlLifetime"/>), then pass its ID in <c>NVCF-INPUT-ASSET-REFERENCES</c>; the
+/// container finds it at <c>NVCF-ASSET-DIR/&lt;assetId&gt;</c>.
 /// </summary>
 public static class AssetsApi
 {

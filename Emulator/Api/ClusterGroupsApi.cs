@@ -7,9 +7,10 @@ using Nvcf.Emulator.Runtime.Gpu;
 namespace Nvcf.Emulator.Api;
 
 /// <summary>
-/// Cluster groups (§7): one group, this host, with the GPUs passed to containers and an instance type per GPU
-/// count (<c>local.GPU.H100_1x</c>…), each describing the passthrough mode. Deployments accept any GPU name: on a
-/// host without the asked GPU they run on what there is (see <see cref="GpuPassthrough.Describe"/>).
+/// Cluster groups (docs/nvcf-contract.md#cluster-groups-and-gpus): one group, this host, with the GPUs passed to
+/// containers and an instance type per GPU count (<c>local.GPU.H100_1x</c>…), each describing the passthrough mode.
+/// Deployments accept any GPU name: on a host without the asked GPU they run on what there is (see
+/// <see cref="GpuPassthrough.Describe"/>).
 /// </summary>
 public static class ClusterGroupsApi
 {

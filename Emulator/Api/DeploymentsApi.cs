@@ -8,7 +8,9 @@ using Nvcf.Emulator.State;
 
 namespace Nvcf.Emulator.Api;
 
-/// <summary>Deployments (§3): deploy a version onto instances, inspect, scale, undeploy.</summary>
+/// <summary>
+/// Deployments (docs/nvcf-contract.md#deployments): deploy a version onto instances, inspect, scale, undeploy.
+/// </summary>
 public static class DeploymentsApi
 {
     private const string RequestObject = "functionDeploymentRequest";
@@ -198,7 +200,10 @@ public static class DeploymentsApi
         return TypedResults.Ok(new GpuSpecificationResponse(GpuSpecificationDto.From(changed, await runtime.GetGpuPassthroughAsync(cancellationToken))));
     }
 
-    /// <summary>Undeploys (§3.4): INACTIVE at once; <c>graceful=true</c> lets queued and running requests finish.</summary>
+    /// <summary>
+    /// Undeploys (docs/nvcf-contract.md#undeploy): INACTIVE at once; <c>graceful=true</c> lets queued and running
+    /// requests finish.
+    /// </summary>
     public static async Task<Results<Ok<FunctionResponse>, ProblemHttpResult>> DeleteDeployment(
         Guid functionId, Guid versionId, bool? graceful, IFunctionStore store, KeyedLock locks, DeploymentOrchestrator orchestrator, CancellationToken cancellationToken)
     {

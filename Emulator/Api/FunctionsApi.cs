@@ -7,7 +7,9 @@ using Nvcf.Emulator.State;
 
 namespace Nvcf.Emulator.Api;
 
-/// <summary>Function management (§2): functions, versions, listing, update and delete.</summary>
+/// <summary>
+/// Function management (docs/nvcf-contract.md#function-management): functions, versions, listing, update and delete.
+/// </summary>
 public static class FunctionsApi
 {
     public static IEndpointRouteBuilder MapFunctionsApi(this IEndpointRouteBuilder app)
@@ -141,7 +143,10 @@ public static class FunctionsApi
             : TypedResults.Ok(new FunctionResponse(ToDto(updated, orchestrator)));
     }
 
-    /// <summary>Deletes a version; a deployed one is undeployed at once, its containers removed (§2.1).</summary>
+    /// <summary>
+    /// Deletes a version; a deployed one is undeployed at once, its containers removed
+    /// (docs/nvcf-contract.md#function-endpoints).
+    /// </summary>
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteVersion(
         Guid functionId, Guid versionId, IFunctionStore store, KeyedLock locks, DeploymentOrchestrator orchestrator,
         IOptions<EmulatorOptions> options, CancellationToken cancellationToken)

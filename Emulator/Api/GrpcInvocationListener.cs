@@ -9,9 +9,10 @@ using Nvcf.Emulator.Routing;
 namespace Nvcf.Emulator.Api;
 
 /// <summary>
-/// gRPC invocation (§4.9): an HTTP/2 listener of its own (<see cref="EmulatorOptions.GrpcUrl"/>). A call carrying
-/// <c>function-id</c> (and optionally <c>function-version-id</c>) metadata and a bearer token goes, unchanged, to
-/// an instance of the function's gRPC port; its messages and trailers come back unchanged, with <c>nvcf-reqid</c>.
+/// gRPC invocation (docs/nvcf-contract.md#grpc-invocation): an HTTP/2 listener of its own
+/// (<see cref="EmulatorOptions.GrpcUrl"/>). A call carrying <c>function-id</c> (and optionally
+/// <c>function-version-id</c>) metadata and a bearer token goes, unchanged, to an instance of the function's gRPC port;
+/// its messages and trailers come back unchanged, with <c>nvcf-reqid</c>.
 /// </summary>
 public sealed class GrpcInvocationListener(IServiceProvider services, IOptions<EmulatorOptions> options, ILogger<GrpcInvocationListener> logger)
     : IHostedService, IAsyncDisposable

@@ -7,9 +7,9 @@ using Nvcf.Emulator.State;
 namespace Nvcf.Emulator.Api;
 
 /// <summary>
-/// Invocation (§4): pexec and its status, the envelope API (exec), HTTP invocation by header or host name, and
-/// large-result downloads. Handlers only validate and map; <see cref="InvocationService"/> does the work.
-/// Every answer carries <c>NVCF-REQID</c> and <c>NVCF-STATUS</c>.
+/// Invocation (docs/nvcf-contract.md#invocation): pexec and its status, the envelope API (exec), HTTP invocation by
+/// header or host name, and large-result downloads. Handlers only validate and map; <see cref="InvocationService"/>
+/// does the work. Every answer carries <c>NVCF-REQID</c> and <c>NVCF-STATUS</c>.
 /// </summary>
 public static partial class InvocationApi
 {
@@ -35,9 +35,10 @@ public static partial class InvocationApi
     }
 
     /// <summary>
-    /// HTTP invocation (§4.8): a request with a <c>function-id</c> header (and optionally <c>function-version-id</c>),
-    /// or to a host <c>{functionId}.invocation.*</c> / <c>{versionId}.{functionId}.invocation.*</c>, goes to the
-    /// function with its method, path, query and body, and its answer comes back as it is.
+    /// HTTP invocation (docs/nvcf-contract.md#http-invocation): a request with a <c>function-id</c> header (and
+    /// optionally <c>function-version-id</c>), or to a host <c>{functionId}.invocation.*</c> /
+    /// <c>{versionId}.{functionId}.invocation.*</c>, goes to the function with its method, path, query and body, and
+    /// its answer comes back as it is.
     /// </summary>
     public static IApplicationBuilder UseHttpInvocation(this IApplicationBuilder app) => app.Use(async (context, next) =>
     {
@@ -115,7 +116,10 @@ public static partial class InvocationApi
         return Results.Empty;
     }
 
-    /// <summary>The envelope API (§4.7): <c>requestBody</c> goes to the function as JSON; the answer comes back wrapped.</summary>
+    /// <summary>
+    /// The envelope API (docs/nvcf-contract.md#envelope-invocation): <c>requestBody</c> goes to the function as JSON;
+    /// the answer comes back wrapped.
+    /// </summary>
     public static async Task<IResult> Exec(HttpContext context, Guid functionId, Guid? versionId, EnvelopeRequest body, InvocationService invocations, AssetStore assets)
     {
         var requestId = Guid.NewGuid();

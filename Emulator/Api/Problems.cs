@@ -4,7 +4,7 @@ namespace Nvcf.Emulator.Api;
 
 /// <summary>
 /// Every error answer of the API: RFC 7807 problem details (<c>application/problem+json</c>) with the
-/// cloud's status codes (§1.4) and <c>type</c> URNs in the style of the NGC gateway.
+/// cloud's status codes (docs/nvcf-contract.md#errors) and <c>type</c> URNs in the style of the NGC gateway.
 /// </summary>
 public static class Problems
 {

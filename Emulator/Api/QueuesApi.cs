@@ -6,7 +6,10 @@ using Nvcf.Emulator.State;
 
 namespace Nvcf.Emulator.Api;
 
-/// <summary>Queues (§5): how many requests wait for an instance slot, per deployed version, and where one request is.</summary>
+/// <summary>
+/// Queues (docs/nvcf-contract.md#queues): how many requests wait for an instance slot, per deployed version, and where
+/// one request is.
+/// </summary>
 public static class QueuesApi
 {
     public static IEndpointRouteBuilder MapQueuesApi(this IEndpointRouteBuilder app)

@@ -50,7 +50,10 @@ public static class Quotas
             : null;
     }
 
-    /// <summary>The cloud's message (§2.1 "Reached or exceeded the max limit"), with the field and the value refused.</summary>
+    /// <summary>
+    /// The cloud's message ("Reached or exceeded the max limit", docs/nvcf-contract.md#quotas), with the field and the
+    /// value refused.
+    /// </summary>
     private static string Exceeded(EmulatorOptions options, string what, string field, object? rejected, int limit) =>
         $"Account '{options.NcaId}': Reached or exceeded the max limit for the number of {what} allowed: {limit}. " +
         $"Please contact your account team for more details [field={field}, rejected={rejected ?? "null"}]";

@@ -8,8 +8,8 @@ using Nvcf.Emulator.State;
 namespace Nvcf.Emulator.Api;
 
 /// <summary>
-/// Secrets (§9, §10.7): a version's secrets are updated by name, and its running instances read them at once from
-/// <c>/var/secrets/secrets.json</c>.
+/// Secrets (docs/nvcf-contract.md#secrets-api, docs/nvcf-contract.md#secrets-in-the-container): a version's secrets are
+/// updated by name, and its running instances read them at once from <c>/var/secrets/secrets.json</c>.
 /// </summary>
 public static class SecretsApi
 {

@@ -15,7 +15,9 @@ public sealed record Deployment
     public required DateTime CreatedAt { get; init; }
     public required DateTime LastUpdatedAt { get; init; }
 
-    /// <summary>All specs ask for zero warm instances: the version is ACTIVE at once (§2.7).</summary>
+    /// <summary>
+    /// All specs ask for zero warm instances: the version is ACTIVE at once (docs/nvcf-contract.md#function-statuses).
+    /// </summary>
     public bool ScalesFromZero => Specifications.All(s => s.MinInstances == 0);
 }
 

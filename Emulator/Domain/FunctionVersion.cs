@@ -78,7 +78,8 @@ public sealed record Artifact(string Name, string Version, string Uri);
 public sealed record Secret(string Name, string Value, bool IsObject = false)
 {
     /// <summary>
-    /// Secrets as the update API merges them (§9): the new value wins for a name already there, the others are kept.
+    /// Secrets as the update API merges them (docs/nvcf-contract.md#secrets-api): the new value wins for a name already
+    /// there, the others are kept.
     /// </summary>
     public static IReadOnlyList<Secret> Merge(IReadOnlyList<Secret> existing, IReadOnlyList<Secret> updates) =>
         [.. existing.Where(e => updates.All(u => u.Name != e.Name)), .. updates];

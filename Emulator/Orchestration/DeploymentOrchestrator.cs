@@ -215,10 +215,10 @@ public sealed class DeploymentOrchestrator(
     }
 
     /// <summary>
-    /// Stops serving a version (§3.4): INACTIVE at once, so it takes no new invocations. Without
-    /// <paramref name="graceful"/>, queued and in-flight requests are dropped and the containers removed before
-    /// this returns. With it, and requests still queued or running, the deployment stays (draining) until they
-    /// finish, then goes the same way.
+    /// Stops serving a version (docs/nvcf-contract.md#undeploy): INACTIVE at once, so it takes no new invocations.
+    /// Without <paramref name="graceful"/>, queued and in-flight requests are dropped and the containers removed before
+    /// this returns. With it, and requests still queued or running, the deployment stays (draining) until they finish,
+    /// then goes the same way.
     /// </summary>
     public async Task UndeployAsync(Guid functionId, Guid versionId, bool graceful)
     {

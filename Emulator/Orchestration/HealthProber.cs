@@ -7,7 +7,10 @@ using Nvcf.Emulator.Runtime;
 
 namespace Nvcf.Emulator.Orchestration;
 
-/// <summary>Runs a version's health check (§10.3) against one instance: HTTP status or <c>grpc.health.v1</c>.</summary>
+/// <summary>
+/// Runs a version's health check (docs/nvcf-contract.md#ports-health-and-startup) against one instance: HTTP status or
+/// <c>grpc.health.v1</c>.
+/// </summary>
 public sealed class HealthProber : IDisposable
 {
     private readonly SocketsHttpHandler _handler = new()

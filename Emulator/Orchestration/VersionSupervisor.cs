@@ -69,7 +69,10 @@ internal sealed class VersionSupervisor : IAsyncDisposable
 
     public VersionRoute Route { get; }
 
-    /// <summary>DEPLOYING, or ACTIVE at once when every specification scales from zero (§2.7).</summary>
+    /// <summary>
+    /// DEPLOYING, or ACTIVE at once when every specification scales from zero
+    /// (docs/nvcf-contract.md#function-statuses).
+    /// </summary>
     public static FunctionStatus InitialStatus(Deployment deployment) =>
         deployment.ScalesFromZero ? FunctionStatus.Active : FunctionStatus.Deploying;
 
@@ -377,7 +380,8 @@ internal sealed class VersionSupervisor : IAsyncDisposable
 
     /// <summary>
     /// Replaces the secrets every instance reads from <c>/var/secrets/secrets.json</c>, at once for the running ones
-    /// (§10.7: refreshed when secrets are updated) and for those started later.
+    /// (docs/nvcf-contract.md#secrets-in-the-container: refreshed when secrets are updated) and for those started
+    /// later.
     /// </summary>
     public void UpdateSecrets(IReadOnlyList<Secret> secrets)
     {
@@ -420,8 +424,9 @@ internal sealed class VersionSupervisor : IAsyncDisposable
     }
 
     /// <summary>
-    /// Derives the version's status (§2.7) and writes it to the store, with the cause in <c>healthInfo</c> while it is
-    /// ERROR (why it failed, for each GPU specification) or DEGRADING (why the last instance was lost, for its own).
+    /// Derives the version's status (docs/nvcf-contract.md#function-statuses) and writes it to the store, with the
+    /// cause in <c>healthInfo</c> while it is ERROR (why it failed, for each GPU specification) or DEGRADING (why the
+    /// last instance was lost, for its own).
     /// </summary>
     private async Task ReportAsync(CancellationToken stop)
     {

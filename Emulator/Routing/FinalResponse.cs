@@ -19,8 +19,9 @@ public sealed record FinalResponse(int StatusCode, IReadOnlyList<KeyValuePair<st
         new(StatusCodes.Status302Found, [new("Location", location)], []);
 
     /// <summary>
-    /// What the worker makes of a container error in compatibility mode (§10.6): problem details typed
-    /// <c>urn:inference-service:problem-details:&lt;status&gt;</c>, detail from the body's <c>error</c> field.
+    /// What the worker makes of a container error in compatibility mode (docs/nvcf-contract.md#response-handling):
+    /// problem details typed <c>urn:inference-service:problem-details:&lt;status&gt;</c>, detail from the body's
+    /// <c>error</c> field.
     /// </summary>
     public static FinalResponse InferenceError(int statusCode, byte[] containerBody)
     {
@@ -89,7 +90,10 @@ public sealed record FinalResponse(int StatusCode, IReadOnlyList<KeyValuePair<st
     }
 }
 
-/// <summary>A progress report the function wrote to <c>NVCF-LARGE-OUTPUT-DIR/progress</c> (§10.5).</summary>
+/// <summary>
+/// A progress report the function wrote to <c>NVCF-LARGE-OUTPUT-DIR/progress</c>
+/// (docs/nvcf-contract.md#progress-reporting).
+/// </summary>
 /// <param name="Percent">0–100.</param>
 /// <param name="PartialResponse">The <c>partialResponse</c> object, as JSON.</param>
 /// <param name="WrittenAt">The file's modification time: a report is delivered once.</param>

@@ -58,8 +58,9 @@ public sealed class FunctionRouter
     }
 
     /// <summary>
-    /// As the cloud does (§4.3): among the function's versions that are ACTIVE or DEGRADING, one chosen
-    /// uniformly at random per request, or the pinned version when <paramref name="versionId"/> is given.
+    /// As the cloud does (docs/nvcf-contract.md#version-selection): among the function's versions that are ACTIVE or
+    /// DEGRADING, one chosen uniformly at random per request, or the pinned version when <paramref name="versionId"/>
+    /// is given.
     /// </summary>
     public RouteSelection Select(Guid functionId, Guid? versionId)
     {

@@ -8,10 +8,11 @@ using Nvcf.Emulator.Runtime;
 namespace Nvcf.Emulator.Routing;
 
 /// <summary>
-/// Sends an invocation to an instance and relays the answer, as the NVCF worker does (§10.1): the client's
-/// method, headers and body go through unbuffered, except Authorization, hop-by-hop headers and the
-/// platform's own <c>NVCF-*</c> headers, which the emulator sets. One long-lived connection pool, no
-/// retries and no overall timeout: inference can be slow and a POST is not safe to repeat.
+/// Sends an invocation to an instance and relays the answer, as the NVCF worker does
+/// (docs/nvcf-contract.md#request-headers): the client's method, headers and body go through unbuffered, except
+/// Authorization, hop-by-hop headers and the platform's own <c>NVCF-*</c> headers, which the emulator sets. One
+/// long-lived connection pool, no retries and no overall timeout: inference can be slow and a POST is not safe to
+/// repeat.
 /// </summary>
 public sealed class InvocationForwarder : IDisposable
 {

@@ -6,11 +6,13 @@ using Nvcf.Emulator.Runtime;
 namespace Nvcf.Emulator.Routing;
 
 /// <summary>
-/// One invocation from request to answer (§4.2–4.5, §10.5–10.6): choose the version, take an instance slot
-/// within the poll window (else 504), forward, then either relay the answer as it streams or, when the
-/// window ends first, answer 202 and keep the work going for <c>/status</c>. In compatibility mode (pexec and
-/// exec without <c>Accept: text/event-stream</c>) container errors become problem details, large answers a 302,
-/// and progress reports 202s; HTTP invocation and event streams are relayed as they are.
+/// One invocation from request to answer (docs/nvcf-contract.md#version-selection,
+/// docs/nvcf-contract.md#waiting-and-polling, docs/nvcf-contract.md#large-responses,
+/// docs/nvcf-contract.md#progress-reporting, docs/nvcf-contract.md#response-handling): choose the version, take an
+/// instance slot within the poll window (else 504), forward, then either relay the answer as it streams or, when the
+/// window ends first, answer 202 and keep the work going for <c>/status</c>. In compatibility mode (pexec and exec
+/// without <c>Accept: text/event-stream</c>) container errors become problem details, large answers a 302, and progress
+/// reports 202s; HTTP invocation and event streams are relayed as they are.
 /// </summary>
 public sealed class InvocationService(
     FunctionRouter router,
@@ -468,11 +470,14 @@ public sealed class InvocationService(
 /// <param name="FunctionId">The function.</param>
 /// <param name="VersionId">The pinned version, if any.</param>
 /// <param name="PollSeconds">The poll window.</param>
-/// <param name="Compatible">Compatibility mode (§10.6): 202s, problem details for errors, 302 for large results.</param>
+/// <param name="Compatible">
+/// Compatibility mode (docs/nvcf-contract.md#response-handling): 202s, problem details for errors, 302 for large
+/// results.
+/// </param>
 /// <param name="PathAndQuery">Path on the container; null for the function's inference URL.</param>
 /// <param name="Content">A body to send instead of the caller's (the envelope API's <c>requestBody</c>).</param>
 /// <param name="AssetIds">Input assets to place in the request's <c>NVCF-ASSET-DIR</c>.</param>
-/// <param name="Grpc">A gRPC call (§4.9).</param>
+/// <param name="Grpc">A gRPC call (docs/nvcf-contract.md#grpc-invocation).</param>
 public sealed record InvocationRequest(
     Guid RequestId, Guid FunctionId, Guid? VersionId, int PollSeconds, bool Compatible, string? PathAndQuery = null, HttpContent? Content = null,
     IReadOnlyList<Guid>? AssetIds = null, bool Grpc = false)

@@ -6,10 +6,10 @@ using Nvcf.Emulator.Diagnostics;
 namespace Nvcf.Emulator.Routing;
 
 /// <summary>
-/// Large results (§4.5): a zip of <c>&lt;requestId&gt;.response</c> plus the regular files of the request's
-/// large-output folder (read by <see cref="OutputFolder"/>: no link followed, nothing from outside the folder), kept for
-/// <see cref="EmulatorOptions.LargeResultRetention"/> and served without a bearer token at a pre-signed URL
-/// (<see cref="PresignedUrls"/>) that expires with it, like the cloud's download URL.
+/// Large results (docs/nvcf-contract.md#large-responses): a zip of <c>&lt;requestId&gt;.response</c> plus the regular
+/// files of the request's large-output folder (read by <see cref="OutputFolder"/>: no link followed, nothing from
+/// outside the folder), kept for <see cref="EmulatorOptions.LargeResultRetention"/> and served without a bearer token
+/// at a pre-signed URL (<see cref="PresignedUrls"/>) that expires with it, like the cloud's download URL.
 /// </summary>
 public sealed class LargeResults
 {

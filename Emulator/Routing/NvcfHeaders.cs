@@ -1,6 +1,9 @@
 namespace Nvcf.Emulator.Routing;
 
-/// <summary>Header names of the NVCF invocation contract (§4.4, §10.1).</summary>
+/// <summary>
+/// Header names of the NVCF invocation contract (docs/nvcf-contract.md#waiting-and-polling,
+/// docs/nvcf-contract.md#request-headers).
+/// </summary>
 public static class NvcfHeaders
 {
     public const string RequestId = "NVCF-REQID";

@@ -4,9 +4,9 @@ namespace Nvcf.Emulator.Routing;
 
 /// <summary>
 /// Invocations answered 202 whose result is still on its way or waiting to be fetched through
-/// <c>/pexec/status/{requestId}</c> (§4.4). A record is gone once its final answer was delivered, and also when
-/// the client stops polling: after <c>max(2 × poll window, 10 s)</c> without contact, as the worker does,
-/// the work is cancelled and the record dropped.
+/// <c>/pexec/status/{requestId}</c> (docs/nvcf-contract.md#waiting-and-polling). A record is gone once its final answer
+/// was delivered, and also when the client stops polling: after <c>max(2 × poll window, 10 s)</c> without contact, as
+/// the worker does, the work is cancelled and the record dropped.
 /// </summary>
 public sealed class PendingInvocations : IDisposable
 {

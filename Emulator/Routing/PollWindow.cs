@@ -3,8 +3,9 @@ using System.Globalization;
 namespace Nvcf.Emulator.Routing;
 
 /// <summary>
-/// How long an invocation may block (§4.4): <c>NVCF-POLL-SECONDS</c>, default 60 s, or 20 min when the client
-/// accepts <c>text/event-stream</c>; values below 1 become 1; above 3600 or not an integer is a 400.
+/// How long an invocation may block (docs/nvcf-contract.md#waiting-and-polling): <c>NVCF-POLL-SECONDS</c>,
+/// default 60 s, or 20 min when the client accepts <c>text/event-stream</c>; values below 1 become 1; above 3600 or
+/// not an integer is a 400.
 /// </summary>
 public static class PollWindow
 {

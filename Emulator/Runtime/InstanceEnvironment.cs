@@ -2,7 +2,10 @@ using Nvcf.Emulator.Domain;
 
 namespace Nvcf.Emulator.Runtime;
 
-/// <summary>The environment of a function container (§10.2): the user's entries plus the reserved <c>NVCF_*</c> variables.</summary>
+/// <summary>
+/// The environment of a function container (docs/nvcf-contract.md#environment-variables): the user's entries plus the
+/// reserved <c>NVCF_*</c> variables.
+/// </summary>
 public static class InstanceEnvironment
 {
     public const string Backend = "local";

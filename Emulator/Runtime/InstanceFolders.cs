@@ -1,9 +1,10 @@
 namespace Nvcf.Emulator.Runtime;
 
 /// <summary>
-/// The host folders behind an instance's <c>/var/inf</c> (§10.4, §10.5): <c>inputAssets</c> and <c>response</c>,
-/// bind-mounted into the container so each request's <c>NVCF-ASSET-DIR</c> and <c>NVCF-LARGE-OUTPUT-DIR</c> exist
-/// there and the emulator sees what the function writes (progress, large outputs).
+/// The host folders behind an instance's <c>/var/inf</c> (docs/nvcf-contract.md#input-assets,
+/// docs/nvcf-contract.md#progress-reporting): <c>inputAssets</c> and <c>response</c>, bind-mounted into the container
+/// so each request's <c>NVCF-ASSET-DIR</c> and <c>NVCF-LARGE-OUTPUT-DIR</c> exist there and the emulator sees what the
+/// function writes (progress, large outputs).
 /// </summary>
 public sealed class InstanceFolders(string root)
 {
@@ -11,7 +12,10 @@ public sealed class InstanceFolders(string root)
     public const string ContainerInputAssets = ContainerRoot + "/inputAssets";
     public const string ContainerResponse = ContainerRoot + "/response";
 
-    /// <summary>Where the container finds its secrets (§10.7): <c>/var/secrets/secrets.json</c>.</summary>
+    /// <summary>
+    /// Where the container finds its secrets (docs/nvcf-contract.md#secrets-in-the-container):
+    /// <c>/var/secrets/secrets.json</c>.
+    /// </summary>
     public const string ContainerSecrets = "/var/secrets";
 
     private const string SecretsFile = "secrets.json";

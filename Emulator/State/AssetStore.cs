@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 namespace Nvcf.Emulator.State;
 
 /// <summary>
-/// Assets (§6): metadata in memory, bytes in files under the work directory.
+/// Assets (docs/nvcf-contract.md#assets): metadata in memory, bytes in files under the work directory.
 /// </summary>
 public sealed class AssetStore
 {

@@ -27,7 +27,9 @@ namespace Nvcf.Emulator.Validation;
 /// </summary>
 public sealed class ContainerValidator(ValidationOptions options)
 {
-    /// <summary>Ports the platform uses inside the container (§10.3).</summary>
+    /// <summary>
+    /// Ports the platform uses inside the container (docs/nvcf-contract.md#ports-health-and-startup).
+    /// </summary>
     public static readonly IReadOnlyList<int> ReservedPorts = [8080, 8010, 9190, 9191];
 
     private const string Token = "nvcf-emulator-validate";
@@ -163,7 +165,10 @@ public sealed class ContainerValidator(ValidationOptions options)
         }
     }
 
-    /// <summary>NVCF functions must not run as root (§10.3): the image's <c>USER</c> decides.</summary>
+    /// <summary>
+    /// NVCF functions must not run as root (docs/nvcf-contract.md#ports-health-and-startup): the image's <c>USER</c>
+    /// decides.
+    /// </summary>
     private static void CheckUser(ImageInspectResponse image, ValidationReport report)
     {
         var user = image.Config?.User ?? string.Empty;
@@ -179,7 +184,10 @@ public sealed class ContainerValidator(ValidationOptions options)
         }
     }
 
-    /// <summary>The function's ports, and the ports the image exposes, must avoid the platform's (§10.3).</summary>
+    /// <summary>
+    /// The function's ports, and the ports the image exposes, must avoid the platform's
+    /// (docs/nvcf-contract.md#ports-health-and-startup).
+    /// </summary>
     private void CheckPorts(ImageInspectResponse image, ValidationReport report)
     {
         var exposed = (image.Config?.ExposedPorts?.Keys ?? [])

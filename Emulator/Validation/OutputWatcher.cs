@@ -7,8 +7,9 @@ namespace Nvcf.Emulator.Validation;
 
 /// <summary>
 /// Watches what the container writes under <c>/var/inf/response</c> during the test invocation (the host side of its
-/// mount): <c>progress</c> files (§10.5) and large output files (§4.5), which must be in the request's own
-/// <c>NVCF-LARGE-OUTPUT-DIR</c>, <c>/var/inf/response/&lt;NVCF-REQID&gt;</c>.
+/// mount): <c>progress</c> files (docs/nvcf-contract.md#progress-reporting) and large output files
+/// (docs/nvcf-contract.md#large-responses), which must be in the request's own <c>NVCF-LARGE-OUTPUT-DIR</c>,
+/// <c>/var/inf/response/&lt;NVCF-REQID&gt;</c>.
 /// </summary>
 public sealed class OutputWatcher(string instancesFolder)
 {
@@ -182,7 +183,7 @@ public sealed class OutputWatcher(string instancesFolder)
             else if (error is { Length: > 0 })
             {
                 _progressErrors.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"The progress file {error} (§10.5: {{\"id\": \"<NVCF-REQID>\", \"progress\": 0-100, \"partialResponse\": {{…}}}})."));
+                    $"The progress file {error} ({{\"id\": \"<NVCF-REQID>\", \"progress\": 0-100, \"partialResponse\": {{…}}}}, see docs/nvcf-contract.md#progress-reporting)."));
             }
         }
     }

@@ -6,10 +6,12 @@ namespace Nvcf.Emulator.Validation;
 /// <summary>What <c>validate</c> checks: the image and the function settings it would be published with.</summary>
 public sealed record ValidationOptions
 {
-    /// <summary>NVCF's default inference port (§10.3), also the health port when none is given.</summary>
+    /// <summary>
+    /// NVCF's default inference port (docs/nvcf-contract.md#health-defaults), also the health port when none is given.
+    /// </summary>
     public const int DefaultInferencePort = 8000;
 
-    /// <summary>NVCF's default health path (§10.3, Triton style).</summary>
+    /// <summary>NVCF's default health path (docs/nvcf-contract.md#health-defaults, Triton style).</summary>
     public const string DefaultHealthUri = "/v2/health/ready";
 
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(5);

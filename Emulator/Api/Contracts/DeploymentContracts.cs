@@ -4,7 +4,10 @@ using Nvcf.Emulator.Runtime.Gpu;
 
 namespace Nvcf.Emulator.Api.Contracts;
 
-/// <summary>Body of <c>POST</c> and <c>PUT /v2/nvcf/deployments/functions/{id}/versions/{versionId}</c> (§3.2).</summary>
+/// <summary>
+/// Body of <c>POST</c> and <c>PUT /v2/nvcf/deployments/functions/{id}/versions/{versionId}</c>
+/// (docs/nvcf-contract.md#deployment-request).
+/// </summary>
 public sealed record DeploymentRequest(List<GpuSpecificationDto>? DeploymentSpecifications);
 
 /// <summary>Body of <c>PATCH /v2/nvcf/deployments/{deploymentId}/gpu-specifications/{id}</c>.</summary>
@@ -57,7 +60,10 @@ public sealed record GpuSpecificationDto
     };
 }
 
-/// <summary>A deployment as the API returns it (<c>FunctionDeploymentDto</c>, §3.3, plus the legacy <c>requestQueueUrl</c>).</summary>
+/// <summary>
+/// A deployment as the API returns it (<c>FunctionDeploymentDto</c>, docs/nvcf-contract.md#functiondeploymentdto, plus
+/// the legacy <c>requestQueueUrl</c>).
+/// </summary>
 public sealed record DeploymentDto
 {
     public required Guid FunctionId { get; init; }

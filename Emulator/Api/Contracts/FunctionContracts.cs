@@ -3,7 +3,10 @@ using Nvcf.Emulator.Domain;
 
 namespace Nvcf.Emulator.Api.Contracts;
 
-/// <summary>Body of <c>POST /v2/nvcf/functions</c> and <c>POST /v2/nvcf/functions/{id}/versions</c> (§2.2).</summary>
+/// <summary>
+/// Body of <c>POST /v2/nvcf/functions</c> and <c>POST /v2/nvcf/functions/{id}/versions</c>
+/// (docs/nvcf-contract.md#create-request).
+/// </summary>
 public sealed record CreateFunctionRequest
 {
     public string? Name { get; init; }
@@ -28,7 +31,10 @@ public sealed record CreateFunctionRequest
     public Telemetries? Telemetries { get; init; }
 }
 
-/// <summary>Body of <c>PUT /v2/nvcf/functions/{id}/versions/{versionId}</c> (§2.6): only these fields may change.</summary>
+/// <summary>
+/// Body of <c>PUT /v2/nvcf/functions/{id}/versions/{versionId}</c> (docs/nvcf-contract.md#update-request): only these
+/// fields may change.
+/// </summary>
 public sealed record UpdateFunctionRequest
 {
     public List<string>? Tags { get; init; }
@@ -98,7 +104,9 @@ public sealed record RateLimitDto
     };
 }
 
-/// <summary>A function version as the API returns it (<c>FunctionDto</c>, §2.3); nulls are omitted.</summary>
+/// <summary>
+/// A function version as the API returns it (<c>FunctionDto</c>, docs/nvcf-contract.md#functiondto); nulls are omitted.
+/// </summary>
 public sealed record FunctionDto
 {
     public required Guid Id { get; init; }

@@ -5,8 +5,9 @@ using System.Xml;
 namespace Nvcf.Emulator.Api.Contracts;
 
 /// <summary>
-/// Source-generated JSON for every wire type, with the control plane's conventions (§1.3): camelCase, nulls
-/// omitted, enums as upper-case strings read case-insensitively, unknown properties ignored, duplicate keys rejected.
+/// Source-generated JSON for every wire type, with the control plane's conventions (docs/nvcf-contract.md#json):
+/// camelCase, nulls omitted, enums as upper-case strings read case-insensitively, unknown properties ignored, duplicate
+/// keys rejected.
 /// </summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(CreateFunctionRequest))]

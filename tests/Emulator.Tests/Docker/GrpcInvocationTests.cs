@@ -5,7 +5,10 @@ using Nvcf.Emulator.Tests.Infrastructure;
 
 namespace Nvcf.Emulator.Tests.Docker;
 
-/// <summary>gRPC invocation (§4.9) of the grpc-echo sample, through the emulator's gRPC listener.</summary>
+/// <summary>
+/// gRPC invocation (docs/nvcf-contract.md#grpc-invocation) of the grpc-echo sample, through the emulator's gRPC
+/// listener.
+/// </summary>
 [Collection(DockerCollection.Name)]
 public class GrpcInvocationTests(DockerFixture docker)
 {
