@@ -44,6 +44,7 @@ fi
 log=$(mktemp /tmp/nvcf-test.XXXXXX.log)
 run_all() {
     local rc=0
+    bash eng/check-contract-links.sh || return 1
     if [[ ${NVCF_SKIP_PACKAGES:-0} != 1 ]]; then
         rm -rf artifacts/packages
         dotnet pack -c Release -o artifacts/packages --nologo -tl:off || return 1
