@@ -24,17 +24,7 @@ public sealed partial class HostingPackageTests(ITestOutputHelper output) : IDis
     public async Task ANewAppHostWithOnlyThePackageDeploysTwoVersionsThatInvocationsByFunctionIdBothReach()
     {
         var version = Packages.VersionOf(Packages.HostingPackage);
-        Packages.ForgetCached(Packages.HostingPackage, version);
-        CopyFolder(Path.Combine(Packages.RepositoryRoot, "tests", "Packages.Tests", "consumer"), _folder);
-        await File.WriteAllTextAsync(Path.Combine(_folder, "nuget.config"), $"""
-            <?xml version="1.0" encoding="utf-8"?>
-            <configuration>
-              <packageSources>
-                <add key="nvcf-emulator" value="{Packages.Folder}" />
-              </packageSources>
-            </configuration>
-            """);
-        var appHost = Path.Combine(_folder, "AppHost");
+        var appHost = await CopyConsumerAsync();
 
         var (buildExit, build) = await ChildProcess.RunAsync("dotnet", ["build", "--nologo", "-tl:off"], BuildTimeout, appHost);
         output.WriteLine(build);
@@ -87,6 +77,25 @@ public sealed partial class HostingPackageTests(ITestOutputHelper output) : IDis
         }
     }
 
+    [Fact]
+    public async Task AnAppHostOnAnOlderAspireFailsToBuildWithOneMessageNamingTheFix()
+    {
+        var appHost = await CopyConsumerAsync();
+
+        // As an app host on Aspire 9.5 would be: its SDK sets AspireHostingSDKVersion.
+        var (buildExit, build) = await ChildProcess.RunAsync(
+            "dotnet", ["build", "--nologo", "-tl:off", "-p:AspireHostingSDKVersion=9.5.2"], BuildTimeout, appHost);
+        output.WriteLine(build);
+
+        Assert.NotEqual(0, buildExit);
+        Assert.Contains(
+            "error NVCF001: Nvcf.Emulator.Hosting needs Aspire 13.6 or later, and this app host uses Aspire.AppHost.Sdk 9.5.2. "
+                + "Change the project's Sdk to Aspire.AppHost.Sdk/13.6.4 (or later) and every Aspire.* package reference to 13.6.5 (or later).",
+            build,
+            StringComparison.Ordinal);
+        Assert.DoesNotContain("error CS", build, StringComparison.Ordinal); // stopped before compiling against the wrong Aspire
+    }
+
     public void Dispose()
     {
         try
@@ -96,6 +105,22 @@ public sealed partial class HostingPackageTests(ITestOutputHelper output) : IDis
         catch (IOException)
         {
         }
+    }
+
+    /// <summary>The consumer app host, copied outside the repository with a nuget.config for the packed packages.</summary>
+    private async Task<string> CopyConsumerAsync()
+    {
+        Packages.ForgetCached(Packages.HostingPackage, Packages.VersionOf(Packages.HostingPackage));
+        CopyFolder(Path.Combine(Packages.RepositoryRoot, "tests", "Packages.Tests", "consumer"), _folder);
+        await File.WriteAllTextAsync(Path.Combine(_folder, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <add key="nvcf-emulator" value="{Packages.Folder}" />
+              </packageSources>
+            </configuration>
+            """);
+        return Path.Combine(_folder, "AppHost");
     }
 
     private static Regex ActiveLine(string name) =>
