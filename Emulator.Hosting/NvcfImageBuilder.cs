@@ -13,7 +13,21 @@ internal static class NvcfImageBuilder
 
     public static async Task BuildAsync(string image, NvcfImageBuild build, ILogger resourceLogger, CancellationToken cancellationToken)
     {
-        var arguments = new List<string> { "build", "--tag", image, "--file", Path.Combine(build.ContextPath, build.Dockerfile) };
+        // A wrong path is the usual mistake: say which one, before docker says something about symlinks.
+        var dockerfile = Path.Combine(build.ContextPath, build.Dockerfile);
+        if (!Directory.Exists(build.ContextPath))
+        {
+            throw new InvalidOperationException(
+                $"The build context {build.ContextPath} does not exist. Fix the path given to AddNvcfFunctionFromDockerfile (relative to the app host's folder, or absolute).");
+        }
+
+        if (!File.Exists(dockerfile))
+        {
+            throw new InvalidOperationException(
+                $"There is no Dockerfile at {dockerfile}. Add it, or fix the dockerfile argument of AddNvcfFunctionFromDockerfile (relative to the build context, or absolute).");
+        }
+
+        var arguments = new List<string> { "build", "--tag", image, "--file", dockerfile };
         foreach (var (name, value) in build.BuildArgs)
         {
             arguments.Add("--build-arg");

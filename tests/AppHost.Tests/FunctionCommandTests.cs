@@ -100,12 +100,14 @@ public sealed class FunctionCommandTests(AppHostFixture fixture)
     }
 
     [Fact]
-    public void AFunctionWhoseBuildFailsFailsToStartWithTheBuildError()
+    public void AFunctionWhoseDockerfileIsMissingFailsToStartNamingThePathToFix()
     {
         Assert.True(fixture.Notifications.TryGetCurrentState(AppHostFixture.BrokenBuildFunctionName, out var broken));
 
         Assert.Equal(KnownResourceStates.FailedToStart, broken.Snapshot.State?.Text);
-        Assert.Contains("docker build", Property(AppHostFixture.BrokenBuildFunctionName, NvcfFunctionProperties.Error), StringComparison.Ordinal);
+        Assert.Matches(
+            @"^There is no Dockerfile at /\S+/tests/images/busybox-cgi/Dockerfile\.does-not-exist\. Add it, or fix the dockerfile argument of AddNvcfFunctionFromDockerfile",
+            Property(AppHostFixture.BrokenBuildFunctionName, NvcfFunctionProperties.Error));
         Assert.Null(Property(AppHostFixture.BrokenBuildFunctionName, NvcfFunctionProperties.FunctionId));
         Assert.Equal(ResourceCommandState.Enabled, CommandState(AppHostFixture.BrokenBuildFunctionName, NvcfFunctionProperties.DeployCommand));
     }
