@@ -47,7 +47,9 @@ run_all() {
     bash eng/check-contract-links.sh || return 1
     if [[ ${NVCF_SKIP_PACKAGES:-0} != 1 ]]; then
         rm -rf artifacts/packages
-        dotnet pack -c Release -o artifacts/packages --nologo -tl:off || return 1
+        # The two packable projects only (`dotnet pack` at the root packs the same two, building everything else too).
+        dotnet pack Emulator/Emulator.csproj -c Release -o artifacts/packages --nologo -tl:off || return 1
+        dotnet pack Emulator.Hosting/Emulator.Hosting.csproj -c Release -o artifacts/packages --nologo -tl:off || return 1
     fi
     dotnet test "$solution" --nologo -tl:off "$@" || rc=$?
     if [[ ${NVCF_SKIP_PACKAGES:-0} != 1 ]]; then
