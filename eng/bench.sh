@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# Benchmarks invocation: the echo sample hit directly on its published port and through pexec, alternating, in one
-# run (benchmarks/Invocation/README.md). Builds the emulator and the harness in Release, then runs the harness,
-# which starts the emulator on a free port, deploys the echo function, measures, and cleans everything up.
-# Needs a Docker engine and nvcf-samples/echo:latest: eng/setup.sh is run first if that image is missing.
+# Benchmarks invocation (benchmarks/Invocation/README.md). Builds the emulator and the harness in Release, then runs
+# the harness, which starts the emulator on a free port, deploys one echo function, measures, and cleans up.
 #
-# Usage: eng/bench.sh [harness options...]   e.g. eng/bench.sh --rounds 3 --duration 3
-#   --rounds N --requests N --duration S --connections N --emulator URL ...   (eng/bench.sh --help lists them)
-#   NVCF_BENCH_NO_BUILD=1   don't build (use the Release builds already there)
-# Exit status: the harness's: 0 measured, 1 failed (setup, or any request answered other than 200 with the body).
+# Two load generators (--client):
+#   wrk      the default: wrk against the container's own address, its published port, pexec and HTTP invocation.
+#            Installs wrk (apt-get) if it is missing, and builds the function it measures, a native echo server
+#            (benchmarks/native-echo/echo.c, gcc -static -O2, FROM scratch) as nvcf-bench/native-echo:<hash of echo.c>
+#            unless that image is there already.
+#   dotnet   the harness's own .NET client against the published port and pexec of the echo sample
+#            (nvcf-samples/echo:latest; eng/setup.sh is run first if that image is missing). So is --pending.
+#
+# Usage: eng/bench.sh [--client wrk|dotnet] [--smoke] [harness options...]   e.g. eng/bench.sh --rounds 8
+#   --smoke   one 1 s round per target and test, no warm-up, no goal judged: checks that the harness still works
+#   NVCF_BENCH_NO_BUILD=1   don't build the emulator and the harness (use the Release builds already there)
+#   eng/bench.sh --help lists the harness's options.
+# Exit status: the harness's: 0 measured (goals not met are reported, not failures), 1 failed (setup, or any answer
+# other than a 200 with the body).
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -15,13 +23,40 @@ cd "$repo_root"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 harness=benchmarks/Invocation/bin/Release/net10.0/Invocation.Benchmarks.dll
+native_source=benchmarks/native-echo/echo.c
 
 help=0
+client=wrk
+image_given=0
+expect_client=0
 for arg in "$@"; do
-    case $arg in -h | --help) help=1 ;; esac
+    if ((expect_client)); then
+        client=$arg
+        expect_client=0
+        continue
+    fi
+    case $arg in
+    -h | --help) help=1 ;;
+    --client) expect_client=1 ;;
+    --client=*) client=${arg#--client=} ;;
+    --image | --image=*) image_given=1 ;;
+    --pending | --pending=*) client=dotnet ;; # the pending mode uses the echo sample's X-Echo-Delay-Ms
+    esac
 done
+case $client in
+wrk | dotnet) ;;
+*)
+    echo "bench: --client takes wrk or dotnet, not '$client'" >&2
+    exit 2
+    ;;
+esac
 
-quietly() { # DESCRIPTION COMMAND...
+die() {
+    printf 'bench: error: %s\n' "$*" >&2
+    exit 1
+}
+
+quietly() { # DESCRIPTION COMMAND...: runs COMMAND, showing its output only when it fails
     local what=$1 out rc=0
     shift
     out=$(mktemp)
@@ -29,10 +64,46 @@ quietly() { # DESCRIPTION COMMAND...
     if ((rc != 0)); then
         tail -n 60 "$out" >&2
         rm -f "$out"
-        echo "bench: $what failed (exit $rc)" >&2
-        exit 1
+        die "$what failed (exit $rc)"
     fi
     rm -f "$out"
+}
+
+as_root() {
+    if ((EUID == 0)); then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        die "'$*' needs root, and there is no sudo"
+    fi
+}
+
+apt_install() { # PACKAGE...
+    command -v apt-get >/dev/null 2>&1 ||
+        die "this needs: $* - there is no apt-get here, so install them by hand (or use --client dotnet)"
+    echo "bench: installing $* (apt-get)" >&2
+    quietly "apt-get update" as_root apt-get update -q
+    quietly "apt-get install $*" as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"
+}
+
+# The native echo image: built when no image of this echo.c (its hash is the tag) is there yet.
+native_echo_image() {
+    local image work
+    image=nvcf-bench/native-echo:$(sha256sum "$native_source" | cut -c1-12)
+    if ! docker image inspect "$image" >/dev/null 2>&1; then
+        command -v gcc >/dev/null 2>&1 || apt_install gcc libc6-dev
+        echo "bench: building $image (gcc -static -O2 $native_source, FROM scratch)" >&2
+        work=$(mktemp -d "${TMPDIR:-/tmp}/nvcf-native-echo.XXXXXX")
+        cp benchmarks/native-echo/Dockerfile "$work/"
+        if ! gcc -static -O2 -pthread -Wall -Wextra -Werror -o "$work/echo" "$native_source" >&2 ||
+            ! quietly "docker build of $image" docker build -t "$image" "$work"; then
+            rm -rf "$work"
+            die "building $image failed"
+        fi
+        rm -rf "$work"
+    fi
+    printf '%s\n' "$image"
 }
 
 if ((help == 1)) && [[ -f $harness ]]; then
@@ -44,15 +115,24 @@ if [[ ${NVCF_BENCH_NO_BUILD:-0} != 1 ]]; then
     quietly "building the emulator" dotnet build Emulator/Emulator.csproj -c Release -nologo -tl:off -v quiet
     quietly "building the harness" dotnet build benchmarks/Invocation/Invocation.Benchmarks.csproj -c Release -nologo -tl:off -v quiet
 fi
-[[ -f $harness ]] || {
-    echo "bench: $harness is missing; run without NVCF_BENCH_NO_BUILD=1" >&2
-    exit 1
-}
+[[ -f $harness ]] || die "$harness is missing; run without NVCF_BENCH_NO_BUILD=1"
+((help == 0)) || exec dotnet "$harness" --help
 
-if ((help == 0)) && ! docker image inspect nvcf-samples/echo:latest >/dev/null 2>&1; then
+extra=()
+if [[ $client == wrk ]]; then
+    if ! command -v wrk >/dev/null 2>&1; then
+        echo "bench: wrk is missing (the default load generator; --client dotnet needs none)"
+        apt_install wrk
+    fi
+    docker info >/dev/null 2>&1 || die "the Docker engine doesn't answer; run eng/setup.sh"
+    if ((image_given == 0)); then
+        native=$(native_echo_image)
+        extra=(--image "$native")
+    fi
+elif ! docker image inspect nvcf-samples/echo:latest >/dev/null 2>&1; then
     echo "bench: nvcf-samples/echo:latest is missing; running eng/setup.sh"
     bash eng/setup.sh
 fi
 
 # exec: Ctrl+C and SIGTERM reach the harness itself, which stops the emulator and removes the function.
-exec dotnet "$harness" "$@"
+exec dotnet "$harness" "$@" "${extra[@]}"

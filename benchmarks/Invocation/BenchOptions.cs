@@ -2,18 +2,36 @@ using System.Globalization;
 
 namespace Nvcf.Benchmarks.Invocation;
 
+/// <summary>The load generator: wrk against four targets, or the harness's own .NET client against two.</summary>
+internal enum LoadClient
+{
+    /// <summary>wrk (the default): the container's own address, its published port, pexec and HTTP invocation.</summary>
+    Wrk,
+
+    /// <summary>The .NET client of <see cref="Target"/>: the published port and pexec.</summary>
+    Dotnet,
+}
+
 /// <summary>Command-line options of the benchmark.</summary>
 internal sealed class BenchOptions
 {
     public const string Usage = """
         Usage: Invocation.Benchmarks [options]
-          --rounds N          measured rounds per target and test (default 5)
-          --requests N        sequential requests per latency round, 1 connection (default 2000)
-          --duration S        seconds per throughput round (default 4)
+          --client wrk|dotnet the load generator (default wrk): wrk against the container's own address, its
+                              published port, pexec and HTTP invocation; dotnet: this harness's own client against
+                              the published port and pexec (for machines without wrk)
+          --smoke             the same flow with tiny durations (one round of 1 s per target and test, no warm-up),
+                              to check that the harness works; no goal is judged
+          --rounds N          measured rounds per target and test (default 4 with wrk, 5 with dotnet)
+          --requests N        dotnet: sequential requests per latency round, 1 connection (default 2000)
+          --duration S        seconds per round (default 4; wrk takes whole seconds)
           --connections N     concurrent connections in the throughput test (default 32)
+          --wrk-threads N     wrk's threads in the throughput test (default 2)
+          --wrk PATH          the wrk executable (default: wrk on PATH)
           --emulator URL      use a running emulator instead of starting one (it must drive the local Docker engine)
           --body-bytes N      size of the JSON body sent (default 100)
-          --image IMAGE       echo image to deploy (default nvcf-samples/echo:latest)
+          --image IMAGE       echo image to deploy (default nvcf-samples/echo:latest; eng/bench.sh passes its native
+                              echo, nvcf-bench/native-echo:<hash>, to the wrk client)
           --emulator-arg ARG  extra argument for the emulator this harness starts (repeatable),
                               e.g. --emulator-arg --Logging:LogLevel:Default=Warning
           --emulator-env N=V  extra environment variable for that emulator (repeatable), e.g. OTEL_SDK_DISABLED=true
@@ -25,11 +43,22 @@ internal sealed class BenchOptions
           -h, --help          this text
         """;
 
-    public int Rounds { get; private set; } = 5;
+    public LoadClient Client { get; private set; } = LoadClient.Wrk;
 
-    public int Requests { get; private set; } = 2000;
+    /// <summary>One short round per target and test, no warm-up, no goal judged: proves the harness still works.</summary>
+    public bool Smoke { get; private set; }
 
-    public TimeSpan Duration { get; private set; } = TimeSpan.FromSeconds(4);
+    public int Rounds => _rounds ?? (Smoke ? 1 : Client == LoadClient.Wrk ? 4 : 5);
+
+    public int Requests => _requests ?? (Smoke ? 200 : 2000);
+
+    public TimeSpan Duration => _duration ?? TimeSpan.FromSeconds(Smoke ? 1 : 4);
+
+    /// <summary>wrk's threads in the throughput test (at most one per connection).</summary>
+    public int WrkThreads { get; private set; } = 2;
+
+    /// <summary>The wrk executable: a path, or a name looked up on PATH.</summary>
+    public string WrkPath { get; private set; } = "wrk";
 
     public int Connections { get; private set; } = 32;
 
@@ -53,13 +82,19 @@ internal sealed class BenchOptions
     public int DelayMs { get; private set; } = 20;
 
     /// <summary>Sequential requests per target at the end of the warm-up.</summary>
-    public int WarmupRequests => Math.Clamp(Requests / 2, 200, 1000);
+    public int WarmupRequests => Smoke ? 0 : Math.Clamp(Requests / 2, 200, 1000);
 
     /// <summary>Length of each of the two concurrent warm-up passes per target.</summary>
-    public TimeSpan WarmupDuration => TimeSpan.FromSeconds(Math.Min(2, Duration.TotalSeconds));
+    public TimeSpan WarmupDuration => Smoke ? TimeSpan.Zero : TimeSpan.FromSeconds(Math.Min(2, Duration.TotalSeconds));
 
     /// <summary>Slots per instance: at least the connections used, so pexec never queues for a slot.</summary>
     public int MaxRequestConcurrency => Math.Max(64, Connections);
+
+    private int? _rounds;
+
+    private int? _requests;
+
+    private TimeSpan? _duration;
 
     public static BenchOptions Parse(IReadOnlyList<string> args)
     {
@@ -81,17 +116,34 @@ internal sealed class BenchOptions
                 case "-h" or "--help":
                     options.Help = true;
                     break;
+                case "--client":
+                    options.Client = Value() switch
+                    {
+                        "wrk" => LoadClient.Wrk,
+                        "dotnet" => LoadClient.Dotnet,
+                        var other => throw new ArgumentException($"{name} takes wrk or dotnet, not '{other}'"),
+                    };
+                    break;
+                case "--smoke":
+                    options.Smoke = true;
+                    break;
+                case "--wrk-threads":
+                    options.WrkThreads = PositiveInt(name, Value());
+                    break;
+                case "--wrk":
+                    options.WrkPath = Value();
+                    break;
                 case "--rounds":
-                    options.Rounds = PositiveInt(name, Value());
+                    options._rounds = PositiveInt(name, Value());
                     break;
                 case "--requests":
-                    options.Requests = PositiveInt(name, Value());
+                    options._requests = PositiveInt(name, Value());
                     break;
                 case "--duration":
                     var seconds = double.TryParse(Value().TrimEnd('s'), NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0
                         ? s
                         : throw new ArgumentException($"{name} must be a positive number of seconds");
-                    options.Duration = TimeSpan.FromSeconds(seconds);
+                    options._duration = TimeSpan.FromSeconds(seconds);
                     break;
                 case "--connections":
                     options.Connections = PositiveInt(name, Value());

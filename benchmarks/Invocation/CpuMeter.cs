@@ -4,9 +4,10 @@ using System.Text;
 namespace Nvcf.Benchmarks.Invocation;
 
 /// <summary>
-/// Where the CPU goes during a round (Linux only; elsewhere nothing is measured): this harness, the emulator,
-/// the container (its cgroup, else its main process), Docker's userland proxy for the published port, and the
-/// whole machine from <c>/proc/stat</c>. Cumulative counters, read before and after a round.
+/// Where the CPU goes during a round (Linux only; elsewhere nothing is measured): this harness (or, when the load
+/// generator is a child process such as wrk, that child), the emulator, the container (its cgroup, else its main
+/// process), Docker's userland proxy for the published port, and the whole machine from <c>/proc/stat</c>.
+/// Cumulative counters, read before and after a round.
 /// </summary>
 internal sealed class CpuMeter
 {
@@ -16,7 +17,15 @@ internal sealed class CpuMeter
 
     public bool Enabled => _sources.Count > 0;
 
-    public static async Task<CpuMeter> CreateAsync(int? emulatorPid, string? containerId, int? publishedPort, CancellationToken cancellationToken)
+    /// <param name="emulatorPid">The emulator's process, when known.</param>
+    /// <param name="containerId">The function's container.</param>
+    /// <param name="publishedPort">The host port whose <c>docker-proxy</c> is measured.</param>
+    /// <param name="childLoad">
+    /// The name of the load generator when it runs as a child process of this harness, one run per round (wrk): its
+    /// CPU is then what this process's exited children used (<c>cutime + cstime</c>), counted once each run has ended.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the Docker CLI call.</param>
+    public static async Task<CpuMeter> CreateAsync(int? emulatorPid, string? containerId, int? publishedPort, string? childLoad, CancellationToken cancellationToken)
     {
         var meter = new CpuMeter();
         if (!OperatingSystem.IsLinux() || !File.Exists("/proc/stat"))
@@ -25,7 +34,7 @@ internal sealed class CpuMeter
         }
 
         var self = Environment.ProcessId;
-        meter._sources.Add(("harness", () => ProcessCpu(self)));
+        meter._sources.Add(childLoad is null ? ("harness", () => ProcessCpu(self)) : (childLoad, () => ProcessCpu(self, children: true)));
         if (emulatorPid is { } pid)
         {
             meter._sources.Add(("emulator", () => ProcessCpu(pid)));
@@ -62,17 +71,35 @@ internal sealed class CpuMeter
 
     private static readonly double TicksPerSecond = 100; // USER_HZ: 100 on every Linux architecture .NET runs on
 
-    private static TimeSpan? ProcessCpu(int pid)
+    /// <summary>A process's CPU time (utime + stime), or with <paramref name="children"/> that of its exited children.</summary>
+    public static TimeSpan? ProcessCpu(int pid, bool children = false)
     {
         try
         {
-            // Fields after the command name (which may hold spaces): utime is the 14th field, stime the 15th.
+            // Fields after the command name (which may hold spaces): utime is the 14th field, stime the 15th; cutime
+            // and cstime (children waited for) the 16th and 17th.
             var stat = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
             var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            var first = children ? 13 : 11;
+            var ticks = long.Parse(fields[first], CultureInfo.InvariantCulture) + long.Parse(fields[first + 1], CultureInfo.InvariantCulture);
             return TimeSpan.FromSeconds(ticks / TicksPerSecond);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A process's resident set (<c>VmRSS</c> in <c>/proc/PID/status</c>) in bytes, or null.</summary>
+    public static long? ResidentBytes(int pid)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+            var kib = line?["VmRSS:".Length..].Trim().Split(' ')[0];
+            return kib is null ? null : long.Parse(kib, CultureInfo.InvariantCulture) * 1024;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
         {
             return null;
         }

@@ -33,6 +33,15 @@ internal sealed class EchoFunction
 
     public string? ContainerId { get; private set; }
 
+    /// <summary>
+    /// The container's own address on the emulator's network, as <c>http://IP:8000</c>: its bridge IP, which the host
+    /// reaches without Docker's userland proxy. Null when the container has no bridge address.
+    /// </summary>
+    public Uri? OwnBase { get; private set; }
+
+    /// <summary>The network <see cref="OwnBase"/> is on.</summary>
+    public string? OwnNetwork { get; private set; }
+
     public static HttpClient CreateApiClient(Uri emulator)
     {
         var api = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = emulator, Timeout = TimeSpan.FromSeconds(60) };
@@ -114,6 +123,19 @@ internal sealed class EchoFunction
 
         var port = int.Parse(binding[(colon + 1)..], CultureInfo.InvariantCulture);
         DirectBase = new Uri(host.Contains(':', StringComparison.Ordinal) ? $"http://[{host}]:{port}" : $"http://{host}:{port}");
+
+        // "network ip" per line; the emulator's own network (nvcf-emulator-...) first, else any with an IPv4 address.
+        var own = (await Docker.RunAsync(["inspect", "-f", "{{range $name, $n := .NetworkSettings.Networks}}{{$name}} {{$n.IPAddress}}\n{{end}}", ContainerId], cancellationToken))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(line => line.Split(' ', 2))
+            .Where(parts => parts.Length == 2 && parts[1].Length > 0)
+            .OrderBy(parts => parts[0].StartsWith("nvcf-emulator-", StringComparison.Ordinal) ? 0 : 1)
+            .FirstOrDefault();
+        if (own is [var network, var ip])
+        {
+            OwnNetwork = network;
+            OwnBase = new Uri($"http://{ip}:{InferencePort.ToString(CultureInfo.InvariantCulture)}");
+        }
     }
 
     /// <summary>

@@ -6,10 +6,11 @@ using static Nvcf.Benchmarks.Invocation.Report;
 namespace Nvcf.Benchmarks.Invocation;
 
 /// <summary>
-/// The cost of pexec: one echo function (one instance), hit directly on its published port and through
-/// <c>POST /v2/nvcf/pexec/functions/{id}</c>, in alternating rounds (direct, pexec, pexec, direct, ...) after a
-/// warm-up, so that noise on the machine falls on both alike. Latency: sequential requests on one connection.
-/// Throughput: fixed-length rounds on many connections. See README.md.
+/// The cost of the emulator's invocation paths: one echo function (one instance), deployed through the emulator
+/// and hit in alternating rounds after a warm-up, so that noise on the machine falls on every target alike.
+/// By default wrk loads four targets (<see cref="WrkBench"/>: the container's own address, its published port, pexec
+/// and HTTP invocation); with <c>--client dotnet</c> the harness's own client loads two (the published port and
+/// pexec). Latency: one connection. Throughput: fixed-length rounds on many connections. See README.md.
 /// </summary>
 internal static class Program
 {
@@ -86,7 +87,8 @@ internal static class Program
             }
             catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
             {
-                throw new InvalidOperationException($"image {options.Image} is missing or Docker is not reachable; run eng/setup.sh ({e.Message})", e);
+                throw new InvalidOperationException(
+                    $"image {options.Image} is missing or Docker is not reachable ({e.Message}); eng/bench.sh builds nvcf-bench/native-echo, eng/setup.sh the samples", e);
             }
 
             Uri emulatorUrl;
@@ -117,10 +119,12 @@ internal static class Program
                 await function.DeployAsync(slots, TimeSpan.FromMinutes(3), cancellationToken);
                 await function.FindContainerAsync(cancellationToken);
                 Console.WriteLine(Invariant($"function:    {function.Id} version {function.VersionId}, ACTIVE after {deploying.Elapsed.TotalSeconds:F1} s, maxRequestConcurrency {slots}, 1 instance"));
-                Console.WriteLine($"container:   {function.ContainerId![..12]} inference port published at {function.DirectBase}");
+                Console.WriteLine($"container:   {function.ContainerId![..12]} ({options.Image}) inference port published at {function.DirectBase}, own address {function.OwnBase?.ToString() ?? "none"}");
                 var exitCode = options.Pending is { } pending
                     ? await PendingLoad.RunAsync(emulatorUrl, function, pending, options, Emulator?.EmulatorPid, cancellationToken)
-                    : await MeasureAsync(emulatorUrl, function, cancellationToken);
+                    : options.Client == LoadClient.Wrk
+                        ? await WrkBench.RunAsync(options, emulatorUrl, function, Emulator?.EmulatorPid, cancellationToken)
+                        : await MeasureAsync(emulatorUrl, function, cancellationToken);
                 if (exitCode != 0)
                 {
                     await function.ExplainContainerLossAsync();
@@ -177,7 +181,7 @@ internal static class Program
             Console.WriteLine($"body:        {body.Length} bytes of JSON");
 
             await CheckEchoAsync(direct, pexec, body, cancellationToken);
-            var cpu = await CpuMeter.CreateAsync(Emulator?.EmulatorPid, function.ContainerId, function.DirectBase!.Port, cancellationToken);
+            var cpu = await CpuMeter.CreateAsync(Emulator?.EmulatorPid, function.ContainerId, function.DirectBase!.Port, null, cancellationToken);
             if (cpu.Enabled)
             {
                 Console.WriteLine($"cpu sources: {string.Join(", ", cpu.Names)}");
@@ -273,19 +277,15 @@ internal static class Program
         private void PrintHeader()
         {
             var cores = Environment.ProcessorCount;
-            Console.WriteLine("== NVCF emulator invocation benchmark: pexec vs. the same container hit directly ==");
-            Console.WriteLine(Invariant($"cores:       {cores} (shared by this load generator, the emulator and the container{(cores <= 4 ? "; few cores penalise the proxy path, which needs CPU in one more process" : string.Empty)})"));
+            var wrk = options.Client == LoadClient.Wrk && options.Pending is null;
+            Console.WriteLine(wrk
+                ? "== NVCF emulator invocation benchmark (wrk): the container's own address, its published port, pexec and HTTP invocation =="
+                : "== NVCF emulator invocation benchmark (.NET client): pexec vs. the same container on its published port ==");
+            Console.WriteLine(Invariant($"cores:       {cores} (shared by the load generator, the emulator and the container{(cores <= 4 ? "; few cores penalise the proxy path, which needs CPU in one more process" : string.Empty)})"));
             Console.WriteLine($"machine:     {RuntimeInformation.OSDescription.Trim()}, {RuntimeInformation.FrameworkDescription}, load average {CpuMeter.LoadAverage()}");
-            Console.WriteLine(Invariant($"settings:    --rounds {options.Rounds} --requests {options.Requests} --duration {options.Duration.TotalSeconds:0.#} --connections {options.Connections}"));
-        }
-
-        /// <summary>Bytes of a JSON object of (about) the given size.</summary>
-        private static byte[] JsonBody(int size)
-        {
-            const string prefix = "{\"prompt\":\"";
-            const string suffix = "\",\"max_tokens\":16}";
-            var filler = Math.Max(1, size - prefix.Length - suffix.Length);
-            return Encoding.UTF8.GetBytes(prefix + new string('x', filler) + suffix);
+            Console.WriteLine(wrk
+                ? Invariant($"settings:    --client wrk --rounds {options.Rounds} --duration {Math.Max(1, Math.Ceiling(options.Duration.TotalSeconds))} --connections {options.Connections} --wrk-threads {options.WrkThreads}{(options.Smoke ? " --smoke" : string.Empty)}")
+                : Invariant($"settings:    --client dotnet --rounds {options.Rounds} --requests {options.Requests} --duration {options.Duration.TotalSeconds:0.#} --connections {options.Connections}{(options.Smoke ? " --smoke" : string.Empty)}"));
         }
 
         /// <summary>One request each way, checked byte for byte, before anything is timed.</summary>

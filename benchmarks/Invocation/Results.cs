@@ -71,7 +71,7 @@ internal static class Report
 
         var sb = new StringBuilder();
         sb.AppendLine();
-        sb.AppendLine(Invariant($"== Results: {options.Rounds} rounds per target, alternating; latency {options.Requests} sequential requests per round on 1 connection; throughput {options.Duration.TotalSeconds:0.#} s per round on {options.Connections} connections =="));
+        sb.AppendLine(Invariant($"== Results: {options.Rounds} round{(options.Rounds == 1 ? string.Empty : "s")} per target, alternating; latency {options.Requests} sequential requests per round on 1 connection; throughput {options.Duration.TotalSeconds:0.#} s per round on {options.Connections} connections =="));
         sb.AppendLine();
         Row(sb, "latency (1 connection)", "direct", "pexec", "pexec - direct");
         foreach (var (label, pct) in new[] { ("p50", 50.0), ("p90", 90.0), ("p99", 99.0) })
@@ -117,12 +117,27 @@ internal static class Report
 
         var addedP50 = PercentileMs(p, 50) - PercentileMs(d, 50);
         sb.AppendLine();
+        if (options.Smoke)
+        {
+            sb.AppendLine("smoke run: goals not judged");
+            return sb.ToString();
+        }
+
         sb.AppendLine(Invariant($"added p50 at 1 connection: {addedP50:F3} ms (goal ≤ {AddedP50GoalMs} ms) {(addedP50 <= AddedP50GoalMs ? "MET" : "NOT MET")}"));
         sb.AppendLine(Invariant($"throughput ratio at {options.Connections} connections: {ratio:F3} (goal ≥ {ThroughputRatioGoal}) {(ratio >= ThroughputRatioGoal ? "MET" : "NOT MET")}"));
         return sb.ToString();
     }
 
     public static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Bytes of a JSON object of (about) the given size: the body every target is sent.</summary>
+    public static byte[] JsonBody(int size)
+    {
+        const string prefix = "{\"prompt\":\"";
+        const string suffix = "\",\"max_tokens\":16}";
+        var filler = Math.Max(1, size - prefix.Length - suffix.Length);
+        return Encoding.UTF8.GetBytes(prefix + new string('x', filler) + suffix);
+    }
 
     private static string PerRequest(TimeSpan? cpu, long requests) =>
         cpu is { } c && requests > 0 ? Invariant($"{c.TotalMicroseconds / requests:F0}") : "-";
