@@ -3,12 +3,13 @@
 # artifacts/packages, `dotnet test` on the solution, then the package tests (tests/Packages.Tests, outside the
 # solution: a new app host from the hosting package, the nvcf-emulator tool installed from it), and ends with one
 # line summed over all test projects: "N passed, N failed" (", N skipped" if any).
-# Exits non-zero if setup or dotnet test failed, a test failed, or no test ran at all.
+# Exits non-zero if setup, dotnet pack, dotnet test or the benchmark smoke run failed, a test failed, or no test ran at all.
 # Docker-dependent tests must run here, not skip: NVCF_EMULATOR_REQUIRE_DOCKER=1 tells them so.
 #
 # Usage: eng/test.sh [dotnet test arguments...]     e.g. eng/test.sh --filter "FullyQualifiedName~Queue"
 #   NVCF_SOLUTION   the solution or project to test (default: Emulator.sln, else Emulator.slnx, at the repo root)
 #   NVCF_SKIP_SETUP=1  don't run eng/setup.sh first
+#   NVCF_SKIP_BENCH=1  don't run the benchmark's smoke run (eng/bench.sh --smoke) after the tests
 #   NVCF_SKIP_PACKAGES=1  don't pack, and don't run the package tests (the arguments apply to both test runs)
 set -euo pipefail
 
@@ -54,6 +55,10 @@ run_all() {
     dotnet test "$solution" --nologo -tl:off "$@" || rc=$?
     if [[ ${NVCF_SKIP_PACKAGES:-0} != 1 ]]; then
         NVCF_PACKAGES="$repo_root/artifacts/packages" dotnet test tests/Packages.Tests --nologo -tl:off "$@" || rc=$?
+    fi
+    # The benchmark's smoke run (seconds of load, no goal judged), so the harness cannot rot.
+    if [[ ${NVCF_SKIP_BENCH:-0} != 1 ]]; then
+        bash eng/bench.sh --smoke || rc=$?
     fi
     return "$rc"
 }
