@@ -21,6 +21,12 @@ public sealed class AppHostFixture : IAsyncLifetime
     /// <summary>A second version of <see cref="DockerfileFunctionName"/> (<c>AddVersion</c>), with <c>VERSION=v2</c> where the function has <c>v1</c>.</summary>
     public const string DockerfileVersionName = "cgi-v2";
 
+    /// <summary>A function added here that the emulator refuses to create (an environment key that is no variable name).</summary>
+    public const string RefusedFunctionName = "refused";
+
+    /// <summary>A version of <see cref="RefusedFunctionName"/>: it must fail with its function's cause.</summary>
+    public const string RefusedVersionName = "refused-v2";
+
     /// <summary>A function added here whose Dockerfile does not exist: its build must fail.</summary>
     public const string BrokenBuildFunctionName = "broken-build";
 
@@ -42,6 +48,8 @@ public sealed class AppHostFixture : IAsyncLifetime
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(cancellationToken);
         var emulator = builder.CreateResourceBuilder(builder.Resources.OfType<NvcfEmulatorResource>().Single(r => r.Name == EmulatorName));
         emulator.AddNvcfFunction(MissingImageFunctionName, "nvcf-samples/does-not-exist:latest");
+        emulator.AddNvcfFunction(RefusedFunctionName, "nvcf-samples/echo:latest").WithEnvironment("NOT-A-NAME", "x")
+            .AddVersion(RefusedVersionName);
         var busyboxCgi = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", "tests", "images", "busybox-cgi"));
         var cgi = emulator.AddNvcfFunctionFromDockerfile(DockerfileFunctionName, busyboxCgi, "/cgi-bin/env")
             .WithEnvironment("VERSION", "v1");
@@ -65,6 +73,8 @@ public sealed class AppHostFixture : IAsyncLifetime
         await WaitForDeploymentAsync(DockerfileFunctionName, cancellationToken);
         await WaitForDeploymentAsync(DockerfileVersionName, cancellationToken);
         await WaitForDeploymentAsync(BrokenBuildFunctionName, cancellationToken);
+        await WaitForDeploymentAsync(RefusedFunctionName, cancellationToken);
+        await WaitForDeploymentAsync(RefusedVersionName, cancellationToken);
     }
 
     /// <summary>The busybox base eng/setup.sh provides: the public image where present, else the local one.</summary>

@@ -83,6 +83,21 @@ public sealed class FunctionVersionTests(AppHostFixture fixture)
         await fixture.Notifications.WaitForResourceAsync(Version, KnownResourceStates.Running, cancellationToken);
     }
 
+    [Fact]
+    public void AVersionWhoseFunctionCannotBeCreatedFailsWithTheFunctionsCause()
+    {
+        Assert.True(fixture.Notifications.TryGetCurrentState(AppHostFixture.RefusedFunctionName, out var function));
+        Assert.True(fixture.Notifications.TryGetCurrentState(AppHostFixture.RefusedVersionName, out var version));
+
+        Assert.Equal(KnownResourceStates.FailedToStart, function.Snapshot.State?.Text);
+        Assert.Contains("NOT-A-NAME", Property(function, NvcfFunctionProperties.Error), StringComparison.Ordinal);
+        Assert.Equal(KnownResourceStates.FailedToStart, version.Snapshot.State?.Text);
+        var error = Property(version, NvcfFunctionProperties.Error);
+        Assert.StartsWith($"The function '{AppHostFixture.RefusedFunctionName}' was not created, so its version '{AppHostFixture.RefusedVersionName}' cannot be:", error, StringComparison.Ordinal);
+        Assert.Contains("NOT-A-NAME", error, StringComparison.Ordinal);
+        Assert.Null(Property(version, NvcfFunctionProperties.FunctionId));
+    }
+
     private HttpClient Client()
     {
         var client = fixture.App.CreateHttpClient(AppHostFixture.EmulatorName);
