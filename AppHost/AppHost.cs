@@ -2,7 +2,7 @@ var builder = DistributedApplication.CreateBuilder(args);
 
 // The NVCF emulator: the API on its "http" endpoint, gRPC invocations on "grpc", ready once /health answers. Its state
 // lives in Redis ("nvcf-emulator-state"), so functions and their running containers survive an emulator restart.
-var emulator = builder.AddNvcfEmulator<Projects.Emulator>("nvcf-emulator")
+var emulator = builder.AddNvcfEmulator("nvcf-emulator")
     .WithRedisState();
 
 // Created and deployed through the emulator's API once it is ready; the log shows a curl line to invoke it, and the

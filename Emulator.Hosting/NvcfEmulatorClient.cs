@@ -7,10 +7,21 @@ using Aspire.Hosting.ApplicationModel;
 namespace Aspire.Hosting;
 
 /// <summary>The few calls of the emulator's NVCF API that the integration makes, with a bearer token.</summary>
-internal sealed class NvcfEmulatorClient
+internal sealed class NvcfEmulatorClient : IDisposable
 {
+    /// <summary>The name of the HttpClient used for the emulator's API (registered without request logging).</summary>
+    public const string HttpClientName = "nvcf-emulator-api";
+
     /// <summary>The bearer token sent; the emulator accepts any token unless it is configured with API keys.</summary>
     public const string BearerToken = "local";
+
+    /// <summary>
+    /// The start of the tag that names the resource a version was created for (<c>aspire-resource=hello-v2</c>): after a
+    /// restart with durable state each resource finds its own version by it, not a sibling's.
+    /// </summary>
+    public const string ResourceTagPrefix = "aspire-resource=";
+
+    private static readonly TimeSpan s_requestTimeout = TimeSpan.FromSeconds(30);
 
     private readonly HttpClient _http;
 
@@ -23,6 +34,27 @@ internal sealed class NvcfEmulatorClient
 
     /// <summary>The emulator's base address.</summary>
     public Uri BaseAddress => _http.BaseAddress!;
+
+    /// <summary>A client for the emulator's <c>http</c> endpoint, which must be allocated (the emulator is running).</summary>
+    public static NvcfEmulatorClient Create(IHttpClientFactory httpClientFactory, NvcfEmulatorResource emulator)
+    {
+        var http = httpClientFactory.CreateClient(HttpClientName);
+        http.Timeout = s_requestTimeout;
+        return new NvcfEmulatorClient(http, new Uri(emulator.HttpEndpoint.Url));
+    }
+
+    /// <summary>The tag that names the resource a version was created for.</summary>
+    public static string ResourceTag(NvcfFunctionResource function) => ResourceTagPrefix + function.Name;
+
+    /// <summary>Whether the version carries a resource tag at all (it was created by this integration).</summary>
+    public static bool HasResourceTag(NvcfFunctionDto version) =>
+        version.Tags?.Any(t => t.StartsWith(ResourceTagPrefix, StringComparison.Ordinal)) == true;
+
+    /// <summary>Whether the version was created for <paramref name="function"/>.</summary>
+    public static bool IsVersionOf(NvcfFunctionDto version, NvcfFunctionResource function) =>
+        version.Tags?.Contains(ResourceTag(function), StringComparer.Ordinal) == true;
+
+    public void Dispose() => _http.Dispose();
 
     /// <summary><c>POST /v2/nvcf/functions</c>: creates the function and its first version.</summary>
     public async Task<NvcfFunctionDto> CreateFunctionAsync(NvcfFunctionResource function, CancellationToken cancellationToken)
@@ -44,6 +76,14 @@ internal sealed class NvcfEmulatorClient
     public async Task<IReadOnlyList<NvcfFunctionDto>> ListFunctionsAsync(CancellationToken cancellationToken)
     {
         using var response = await _http.GetAsync("/v2/nvcf/functions", cancellationToken);
+        var body = await ReadAsync(response, NvcfApiJsonContext.Default.NvcfFunctionListResponse, cancellationToken);
+        return body.Functions ?? [];
+    }
+
+    /// <summary><c>GET /v2/nvcf/functions/{id}/versions</c>: every version of the function.</summary>
+    public async Task<IReadOnlyList<NvcfFunctionDto>> ListVersionsAsync(Guid functionId, CancellationToken cancellationToken)
+    {
+        using var response = await _http.GetAsync($"/v2/nvcf/functions/{functionId}/versions", cancellationToken);
         var body = await ReadAsync(response, NvcfApiJsonContext.Default.NvcfFunctionListResponse, cancellationToken);
         return body.Functions ?? [];
     }
@@ -107,13 +147,19 @@ internal sealed class NvcfEmulatorClient
         return body.Function;
     }
 
-    private static NvcfCreateFunctionRequest CreateRequest(NvcfFunctionResource function) => new(
-        function.Name,
-        function.InferenceUrl,
-        function.InferencePort,
-        function.Image,
-        function.HealthUri,
-        function.Environment.Count > 0 ? [.. function.Environment.Select(e => new NvcfEnvironmentEntry(e.Key, e.Value))] : null);
+    /// <summary>The function's (or version's) resolved definition, tagged with its resource name.</summary>
+    private static NvcfCreateFunctionRequest CreateRequest(NvcfFunctionResource function)
+    {
+        var environment = function.ContainerEnvironment;
+        return new(
+            function.FunctionName,
+            function.InferenceUrl,
+            function.InferencePort,
+            function.Image,
+            function.HealthUri,
+            environment.Count > 0 ? [.. environment.Select(e => new NvcfEnvironmentEntry(e.Key, e.Value))] : null,
+            [ResourceTag(function)]);
+    }
 
     private static string DeploymentPath(Guid functionId, Guid versionId) =>
         $"/v2/nvcf/deployments/functions/{functionId}/versions/{versionId}";
@@ -150,7 +196,8 @@ internal sealed record NvcfCreateFunctionRequest(
     int InferencePort,
     string ContainerImage,
     string? HealthUri,
-    IReadOnlyList<NvcfEnvironmentEntry>? ContainerEnvironment);
+    IReadOnlyList<NvcfEnvironmentEntry>? ContainerEnvironment,
+    IReadOnlyList<string>? Tags);
 
 internal sealed record NvcfEnvironmentEntry(string Key, string Value);
 
@@ -169,7 +216,8 @@ internal sealed record NvcfFunctionDto(
     int? InferencePort = null,
     string? HealthUri = null,
     IReadOnlyList<NvcfEnvironmentEntry>? ContainerEnvironment = null,
-    DateTime CreatedAt = default);
+    DateTime CreatedAt = default,
+    IReadOnlyList<string>? Tags = null);
 
 /// <param name="Gpus">What the instance runs on, e.g. "GPU 0 (H100), raw device mode (…)" or "CPU (…)".</param>
 internal sealed record NvcfInstanceDto(Guid InstanceId, string InstanceStatus, string Location, string? Gpus = null);

@@ -2,91 +2,29 @@ using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Lifecycle;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 
 namespace Aspire.Hosting;
 
-/// <summary>Adds the NVCF emulator and its functions to the app model.</summary>
+/// <summary>Adds NVCF functions and their versions to an emulator, and sets how they are deployed.</summary>
 public static class NvcfFunctionBuilderExtensions
 {
     /// <summary>The largest <c>maxRequestConcurrency</c> NVCF accepts.</summary>
     private const int MaxRequestConcurrencyLimit = 16384;
 
-    /// <summary>The connection string name the emulator reads its Redis state from (<c>ConnectionStrings:state</c>).</summary>
-    public const string StateConnectionName = "state";
-
     /// <summary>
-    /// Aspire turns on the OTLP exporter's in-memory retry for projects. When nothing answers at the OTLP endpoint (no
-    /// dashboard: Aspire.Hosting.Testing turns it off and still gives a placeholder endpoint), the last export at
-    /// shutdown retries until the export timeout (10 s). DCP stops a project by sending SIGTERM to its <c>dotnet run</c>,
-    /// which passes it on and waits for the emulator; after 6 s DCP kills it, and the emulator, left running, is killed
-    /// 6 s later with the stop reported as failed: a restart failed with "Failed to stop resource". Without the retry a
-    /// failed export is dropped at once and the emulator stops in under a second.
+    /// Adds an NVCF function that runs <paramref name="image"/> on the emulator. Once the emulator is ready (answers
+    /// <c>/health</c>), the function is created through the emulator's API and deployed; the dashboard shows it under
+    /// the emulator, and its log holds a <c>curl</c> line that invokes it. Add versions with <see cref="AddVersion"/>.
     /// </summary>
-    private const string OtlpRetryVariable = "OTEL_DOTNET_EXPERIMENTAL_OTLP_RETRY";
-
-    /// <summary>
-    /// Adds the NVCF emulator project, set up the way the function resources expect: no launch profile, an
-    /// <c>http</c> endpoint for the NVCF API, a <c>grpc</c> endpoint for gRPC invocations (passed to the emulator as
-    /// <c>Emulator__GrpcUrl</c>), a health check on <c>/health</c> so that ready means answering, and no OTLP export
-    /// retries, so that stopping or restarting it never waits for telemetry that cannot be delivered.
-    /// </summary>
-    /// <remarks>
-    /// The project type comes from the app host's own project reference to the emulator (Aspire generates
-    /// <c>Projects.Emulator</c>), which is why it is a type argument: <c>builder.AddNvcfEmulator&lt;Projects.Emulator&gt;("nvcf-emulator")</c>.
-    /// </remarks>
-    /// <typeparam name="TProject">The emulator's project metadata, e.g. <c>Projects.Emulator</c>.</typeparam>
-    /// <param name="builder">The app host builder.</param>
-    /// <param name="name">The emulator resource's name.</param>
-    /// <returns>The emulator's resource builder, to add functions to.</returns>
-    public static IResourceBuilder<ProjectResource> AddNvcfEmulator<TProject>(this IDistributedApplicationBuilder builder, [ResourceName] string name)
-        where TProject : IProjectMetadata, new()
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
-
-        var emulator = builder.AddProject<TProject>(name, options => options.ExcludeLaunchProfile = true)
-            .WithHttpEndpoint(name: "http")
-            .WithEndpoint(name: "grpc", scheme: "tcp") // not "http": ASPNETCORE_URLS would claim it for the HTTP/1.1 API
-            .WithHttpHealthCheck("/health");
-
-        // gRPC invocations have a cleartext HTTP/2 listener of their own, on the "grpc" endpoint.
-        var grpc = emulator.GetEndpoint("grpc");
-        return emulator.WithEnvironment("Emulator__GrpcUrl", ReferenceExpression.Create($"http://127.0.0.1:{grpc.Property(EndpointProperty.TargetPort)}"))
-            .WithEnvironment(context => context.EnvironmentVariables.Remove(OtlpRetryVariable));
-    }
-
-    /// <summary>
-    /// Keeps the emulator's state (functions, versions, deployments, running instances) in Redis, so that they survive
-    /// a restart of the emulator: its containers keep running and are adopted, and the function resources find their
-    /// functions again instead of creating new ones. The connection string is passed as <c>ConnectionStrings:state</c>,
-    /// the name the emulator reads, and the emulator waits for Redis.
-    /// </summary>
-    /// <param name="emulator">The emulator project, from <see cref="AddNvcfEmulator{TProject}"/>.</param>
-    /// <param name="redis">The Redis to use; null adds one named <c>&lt;emulator&gt;-state</c> (image <c>redis</c> with
-    /// Aspire's tag, used from the local engine when present).</param>
-    /// <returns>The emulator's resource builder.</returns>
-    public static IResourceBuilder<ProjectResource> WithRedisState(this IResourceBuilder<ProjectResource> emulator, IResourceBuilder<RedisResource>? redis = null)
-    {
-        ArgumentNullException.ThrowIfNull(emulator);
-
-        redis ??= emulator.ApplicationBuilder.AddRedis($"{emulator.Resource.Name}-state");
-        return emulator.WithAnnotation(new NvcfDurableStateAnnotation()).WithReference(redis, StateConnectionName).WaitFor(redis);
-    }
-
-    /// <summary>
-    /// Adds an NVCF function that runs <paramref name="image"/> on the emulator. Once the emulator is ready
-    /// (give it <c>WithHttpHealthCheck("/health")</c> so that ready means answering), the function is created
-    /// through the emulator's API and deployed; the dashboard shows it under the emulator, and its log holds a
-    /// <c>curl</c> line that invokes it.
-    /// </summary>
-    /// <param name="emulator">The emulator project; it needs an <c>http</c> endpoint.</param>
+    /// <param name="emulator">The emulator, from <c>AddNvcfEmulator</c>.</param>
     /// <param name="name">The resource name, also the NVCF function name.</param>
     /// <param name="image">The container image, on the local Docker engine or pullable by it.</param>
     /// <param name="inferenceUrl">The path in the container that invocations are forwarded to.</param>
     /// <param name="inferencePort">The port the container listens on.</param>
     /// <returns>The function's resource builder.</returns>
     public static IResourceBuilder<NvcfFunctionResource> AddNvcfFunction(
-        this IResourceBuilder<ProjectResource> emulator,
+        this IResourceBuilder<NvcfEmulatorResource> emulator,
         [ResourceName] string name,
         string image,
         string inferenceUrl = "/echo",
@@ -99,7 +37,8 @@ public static class NvcfFunctionBuilderExtensions
         ArgumentOutOfRangeException.ThrowIfLessThan(inferencePort, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(inferencePort, 65535);
 
-        return AddFunction(emulator, new NvcfFunctionResource(name, emulator.Resource, image, inferenceUrl, inferencePort));
+        return AddFunction(emulator.ApplicationBuilder, new NvcfFunctionResource(name, emulator.Resource, image, inferenceUrl, inferencePort))
+            .WithParentRelationship(emulator);
     }
 
     /// <summary>
@@ -108,7 +47,7 @@ public static class NvcfFunctionBuilderExtensions
     /// that new containers run the code as it is now. The dashboard shows the function as Building with the build's
     /// output in its log; a failed build fails the resource with the build's last lines.
     /// </summary>
-    /// <param name="emulator">The emulator project; it needs an <c>http</c> endpoint.</param>
+    /// <param name="emulator">The emulator, from <c>AddNvcfEmulator</c>.</param>
     /// <param name="name">The resource name, also the NVCF function name.</param>
     /// <param name="contextPath">The build context, relative to the app host's folder or absolute.</param>
     /// <param name="inferenceUrl">The path in the container that invocations are forwarded to.</param>
@@ -116,7 +55,7 @@ public static class NvcfFunctionBuilderExtensions
     /// <param name="dockerfile">The Dockerfile, relative to <paramref name="contextPath"/> or absolute.</param>
     /// <returns>The function's resource builder; add build arguments with <see cref="WithBuildArg"/>.</returns>
     public static IResourceBuilder<NvcfFunctionResource> AddNvcfFunctionFromDockerfile(
-        this IResourceBuilder<ProjectResource> emulator,
+        this IResourceBuilder<NvcfEmulatorResource> emulator,
         [ResourceName] string name,
         string contextPath,
         string inferenceUrl = "/echo",
@@ -132,16 +71,47 @@ public static class NvcfFunctionBuilderExtensions
         ArgumentException.ThrowIfNullOrWhiteSpace(dockerfile);
 
         var context = Path.GetFullPath(contextPath, emulator.ApplicationBuilder.AppHostDirectory);
-        var image = $"nvcf-apphost/{name.ToLowerInvariant()}:dev";
-        var resource = new NvcfFunctionResource(name, emulator.Resource, image, inferenceUrl, inferencePort)
-        {
-            ImageBuild = new NvcfImageBuild(context, dockerfile, new Dictionary<string, string>(StringComparer.Ordinal)),
-        };
-        return AddFunction(emulator, resource);
+        var build = new NvcfImageBuild(context, dockerfile, new Dictionary<string, string>(StringComparer.Ordinal));
+        var resource = new NvcfFunctionResource(name, emulator.Resource, NvcfFunctionResource.ImageTag(name), inferenceUrl, inferencePort, build);
+        return AddFunction(emulator.ApplicationBuilder, resource).WithParentRelationship(emulator);
     }
 
-    /// <summary>Adds a <c>--build-arg</c> to a function built from a Dockerfile.</summary>
-    /// <param name="builder">The function's resource builder, from <see cref="AddNvcfFunctionFromDockerfile"/>.</param>
+    /// <summary>
+    /// Adds a version of the function: a second NVCF version with the same function ID (<c>POST
+    /// /v2/nvcf/functions/{functionId}/versions</c>, once the function exists), deployed next to the function's own
+    /// version, so that invocations by function ID go to either. The dashboard shows it under the function, with its
+    /// own state, version ID, commands, instances and logs.
+    /// </summary>
+    /// <remarks>
+    /// The version inherits the function's definition: the image (or the Dockerfile and build arguments; the version
+    /// builds its own tag, <c>nvcf-apphost/&lt;version&gt;:dev</c>), inference URL and port, health path, environment and
+    /// deployment specification. Its own <c>WithEnvironment</c>, <c>WithBuildArg</c>, <c>WithHealthUri</c> and
+    /// <c>WithDeployment</c> override what it inherits (the environment: the function's variables overlaid with the
+    /// version's). Inheritance is resolved when the version is deployed, so settings made on the function after
+    /// <c>AddVersion</c> reach the version too. If the function fails before it is created (e.g. its build fails), the
+    /// version fails with that cause. The version is tagged with its resource name on the emulator
+    /// (<c>aspire-resource=&lt;name&gt;</c>), which is how it finds itself again after an emulator restart with durable state.
+    /// </remarks>
+    /// <example>
+    /// <code>
+    /// var hello = nvcf.AddNvcfFunctionFromDockerfile("hello", "../fn", "/echo").WithEnvironment("VERSION", "v1");
+    /// hello.AddVersion("hello-v2").WithEnvironment("VERSION", "v2");
+    /// </code>
+    /// </example>
+    /// <param name="function">The function, from <see cref="AddNvcfFunction"/> or <see cref="AddNvcfFunctionFromDockerfile"/>; not a version.</param>
+    /// <param name="name">The version's resource name.</param>
+    /// <returns>The version's resource builder.</returns>
+    /// <exception cref="ArgumentException"><paramref name="function"/> is itself a version.</exception>
+    public static IResourceBuilder<NvcfFunctionResource> AddVersion(this IResourceBuilder<NvcfFunctionResource> function, [ResourceName] string name)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+
+        return AddFunction(function.ApplicationBuilder, new NvcfFunctionResource(name, function.Resource)).WithParentRelationship(function);
+    }
+
+    /// <summary>Adds a <c>--build-arg</c> to a function built from a Dockerfile, or to a version of one (overriding the function's).</summary>
+    /// <param name="builder">The function's resource builder, from <see cref="AddNvcfFunctionFromDockerfile"/>, or a version's.</param>
     /// <param name="name">The argument's name.</param>
     /// <param name="value">The argument's value.</param>
     /// <returns>The function's resource builder.</returns>
@@ -151,91 +121,44 @@ public static class NvcfFunctionBuilderExtensions
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(value);
 
-        var build = builder.Resource.ImageBuild
-            ?? throw new InvalidOperationException($"The function '{builder.Resource.Name}' is not built from a Dockerfile: add it with AddNvcfFunctionFromDockerfile.");
-        builder.Resource.ImageBuild = build with
+        if (builder.Resource.ImageBuild is null)
         {
-            BuildArgs = new Dictionary<string, string>(build.BuildArgs, StringComparer.Ordinal) { [name] = value },
-        };
+            throw new InvalidOperationException($"The function '{builder.Resource.FunctionName}' is not built from a Dockerfile: add it with AddNvcfFunctionFromDockerfile.");
+        }
+
+        builder.Resource.BuildArgs[name] = value;
         return builder;
     }
 
-    private static IResourceBuilder<NvcfFunctionResource> AddFunction(IResourceBuilder<ProjectResource> emulator, NvcfFunctionResource resource)
+    private static IResourceBuilder<NvcfFunctionResource> AddFunction(IDistributedApplicationBuilder builder, NvcfFunctionResource resource)
     {
-        var services = emulator.ApplicationBuilder.Services;
+        var services = builder.Services;
 
         // Deployment polls would otherwise log lines every second on the app host's console.
-        services.AddHttpClient(NvcfFunctionDeployer.HttpClientName).RemoveAllLoggers();
-        services.TryAddSingleton<NvcfFunctionDeployer>();
+        services.AddHttpClient(NvcfEmulatorClient.HttpClientName).RemoveAllLoggers();
+        services.TryAddSingleton<NvcfFunctionDashboard>();
         services.TryAddSingleton<NvcfContainerLogs>();
+        services.TryAddSingleton<NvcfFunctionProvisioner>();
+        services.TryAddSingleton<NvcfDeploymentWatcher>();
+        services.TryAddSingleton<NvcfFunctionCommands>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, NvcfShutdownUndeployer>());
         services.TryAddEventingSubscriber<NvcfFunctionEventingSubscriber>();
 
-        return emulator.ApplicationBuilder.AddResource(resource)
-            .WithParentRelationship(emulator)
-            .WithIconName("CloudFlow")
+        var isVersion = resource.Function is not null;
+        var added = builder.AddResource(resource)
+            .WithIconName(isVersion ? "BranchFork" : "CloudFlow")
             .ExcludeFromManifest()
             .WithInitialState(new CustomResourceSnapshot
             {
-                ResourceType = NvcfFunctionProperties.ResourceType,
+                ResourceType = isVersion ? NvcfFunctionProperties.VersionResourceType : NvcfFunctionProperties.ResourceType,
                 CreationTimeStamp = DateTime.UtcNow,
                 State = KnownResourceStates.Waiting,
                 Properties = [new(CustomResourceKnownProperties.Source, resource.Image)],
-            })
-            .WithFunctionCommand(
-                NvcfFunctionProperties.DeployCommand,
-                "Deploy",
-                "Deploys the function (creating it first if needed, rebuilding its image if it has a Dockerfile).",
-                "CloudArrowUp",
-                confirmation: null,
-                (deployer, function, cancellationToken) => deployer.DeployAsync(function, cancellationToken))
-            .WithFunctionCommand(
-                NvcfFunctionProperties.UndeployCommand,
-                "Undeploy",
-                "Removes the deployment and its containers; the function and version remain.",
-                "CloudDismiss",
-                confirmation: $"Undeploy '{resource.Name}' and stop its containers?",
-                (deployer, function, cancellationToken) => deployer.UndeployAsync(function, cancellationToken))
-            .WithFunctionCommand(
-                NvcfFunctionProperties.RedeployCommand,
-                "Redeploy",
-                "Undeploys and deploys again: new containers run the image as it is now (rebuilt first if the function has a Dockerfile).",
-                "ArrowSync",
-                confirmation: null,
-                (deployer, function, cancellationToken) => deployer.RedeployAsync(function, cancellationToken))
-            .WithFunctionCommand(
-                NvcfFunctionProperties.RestartCommand,
-                "Restart instances",
-                "Replaces the running containers: undeploys and deploys the same specification and image (no rebuild); the function and version remain.",
-                "ArrowClockwise",
-                confirmation: null,
-                (deployer, function, cancellationToken) => deployer.RestartAsync(function, cancellationToken));
-    }
-
-    private static IResourceBuilder<NvcfFunctionResource> WithFunctionCommand(
-        this IResourceBuilder<NvcfFunctionResource> builder,
-        string name,
-        string displayName,
-        string description,
-        string iconName,
-        string? confirmation,
-        Func<NvcfFunctionDeployer, NvcfFunctionResource, CancellationToken, Task<ExecuteCommandResult>> execute)
-    {
-        var function = builder.Resource;
-        return builder.WithCommand(
-            name,
-            displayName,
-            context => execute(context.Services.GetRequiredService<NvcfFunctionDeployer>(), function, context.CancellationToken),
-            new CommandOptions
-            {
-                Description = description,
-                IconName = iconName,
-                IconVariant = IconVariant.Regular,
-                ConfirmationMessage = confirmation,
-                UpdateState = context => NvcfFunctionDeployer.CommandState(name, context.ResourceSnapshot),
             });
+        return NvcfFunctionCommands.AddTo(added);
     }
 
-    /// <summary>Sets how the function is deployed (NVCF's deployment specification).</summary>
+    /// <summary>Sets how the function (or version) is deployed (NVCF's deployment specification); a version's overrides its function's.</summary>
     /// <param name="builder">The function's resource builder.</param>
     /// <param name="minInstances">Instances kept running (0 or more).</param>
     /// <param name="maxInstances">Most instances started under load (1 or more, at least <paramref name="minInstances"/>).</param>
@@ -263,7 +186,7 @@ public static class NvcfFunctionBuilderExtensions
         return builder;
     }
 
-    /// <summary>Sets the path the emulator probes for readiness (<c>healthUri</c>; NVCF's default is <c>/v2/health/ready</c>).</summary>
+    /// <summary>Sets the path the emulator probes for readiness (<c>healthUri</c>; NVCF's default is <c>/v2/health/ready</c>); a version's overrides its function's.</summary>
     /// <param name="builder">The function's resource builder.</param>
     /// <param name="healthUri">The path, e.g. <c>/health</c>.</param>
     /// <returns>The function's resource builder.</returns>
@@ -276,7 +199,7 @@ public static class NvcfFunctionBuilderExtensions
         return builder;
     }
 
-    /// <summary>Adds an environment variable to the function's container (<c>containerEnvironment</c>).</summary>
+    /// <summary>Adds an environment variable to the function's (or version's) container (<c>containerEnvironment</c>); a version's variables are overlaid on its function's.</summary>
     /// <param name="builder">The function's resource builder.</param>
     /// <param name="name">The variable's name.</param>
     /// <param name="value">The variable's value.</param>

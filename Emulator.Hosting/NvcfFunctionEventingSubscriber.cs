@@ -5,14 +5,14 @@ using Aspire.Hosting.Lifecycle;
 namespace Aspire.Hosting;
 
 /// <summary>
-/// Creates and deploys each <see cref="NvcfFunctionResource"/> through its emulator's API when the emulator
-/// turns ready (<see cref="ResourceReadyEvent"/>), again after each restart of the emulator; the work and the
-/// dashboard state are the <see cref="NvcfFunctionDeployer"/>'s.
+/// Ties function and version resources to their emulator's lifecycle: shows each one's definition when it is
+/// initialized, deploys them all when the emulator turns ready (<see cref="ResourceReadyEvent"/>), again after each
+/// restart of the emulator, and shows them Exited when it stops. The work is the <see cref="NvcfFunctionCommands"/>'.
 /// </summary>
 internal sealed class NvcfFunctionEventingSubscriber(
     DistributedApplicationModel model,
-    ResourceNotificationService notifications,
-    NvcfFunctionDeployer deployer) : IDistributedApplicationEventingSubscriber
+    NvcfFunctionDashboard dashboard,
+    NvcfFunctionCommands commands) : IDistributedApplicationEventingSubscriber
 {
     public Task SubscribeAsync(IDistributedApplicationEventing eventing, DistributedApplicationExecutionContext executionContext, CancellationToken cancellationToken)
     {
@@ -23,7 +23,7 @@ internal sealed class NvcfFunctionEventingSubscriber(
 
         foreach (var function in model.Resources.OfType<NvcfFunctionResource>())
         {
-            eventing.Subscribe<InitializeResourceEvent>(function, (_, _) => PublishDefinitionAsync(function));
+            eventing.Subscribe<InitializeResourceEvent>(function, (_, _) => dashboard.PublishDefinitionAsync(function));
         }
 
         foreach (var group in model.Resources.OfType<NvcfFunctionResource>().GroupBy(f => f.Emulator))
@@ -32,27 +32,12 @@ internal sealed class NvcfFunctionEventingSubscriber(
             var functions = group.ToArray();
             eventing.Subscribe<ResourceReadyEvent>(emulator, (_, _) =>
             {
-                deployer.OnEmulatorReady(emulator, functions);
+                commands.OnEmulatorReady(emulator, functions);
                 return Task.CompletedTask;
             });
-            eventing.Subscribe<ResourceStoppedEvent>(emulator, (_, _) => deployer.OnEmulatorStoppedAsync(emulator, functions));
+            eventing.Subscribe<ResourceStoppedEvent>(emulator, (_, _) => commands.OnEmulatorStoppedAsync(emulator, functions));
         }
 
         return Task.CompletedTask;
     }
-
-    /// <summary>Shows what will be deployed, before anything is.</summary>
-    private Task PublishDefinitionAsync(NvcfFunctionResource function) =>
-        notifications.PublishUpdateAsync(function, s => s with
-        {
-            Properties = NvcfFunctionDeployer.Merge(
-                s.Properties,
-                new ResourcePropertySnapshot(CustomResourceKnownProperties.Source, function.Image),
-                NvcfFunctionDeployer.Property(NvcfFunctionProperties.InferenceUrl, $"{function.InferenceUrl} on port {function.InferencePort}", "Inference URL"),
-                NvcfFunctionDeployer.Property(NvcfFunctionProperties.Deployment, NvcfFunctionDeployer.Describe(function.Deployment), "Deployment"),
-                NvcfFunctionDeployer.Property(
-                    NvcfFunctionProperties.Dockerfile,
-                    function.ImageBuild is { } build ? Path.Combine(build.ContextPath, build.Dockerfile) : null,
-                    "Dockerfile")),
-        });
 }

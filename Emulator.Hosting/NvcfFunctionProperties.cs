@@ -1,10 +1,13 @@
 namespace Aspire.Hosting.ApplicationModel;
 
-/// <summary>Names of the dashboard properties and states of an <see cref="NvcfFunctionResource"/>.</summary>
+/// <summary>Names of the dashboard properties, states and commands of an <see cref="NvcfFunctionResource"/> (a function or a version).</summary>
 public static class NvcfFunctionProperties
 {
-    /// <summary>The resource type shown in the dashboard.</summary>
+    /// <summary>The resource type of a function shown in the dashboard.</summary>
     public const string ResourceType = "NvcfFunction";
+
+    /// <summary>The resource type of a version (<c>AddVersion</c>) shown in the dashboard.</summary>
+    public const string VersionResourceType = "NvcfFunctionVersion";
 
     /// <summary>The function ID, once created.</summary>
     public const string FunctionId = "nvcf.functionId";

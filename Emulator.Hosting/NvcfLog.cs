@@ -50,12 +50,21 @@ internal static partial class NvcfLog
     [LoggerMessage(15, LogLevel.Information, "Reusing NVCF function '{Name}' {FunctionId}, version {VersionId}, found on the emulator at {BaseAddress}")]
     public static partial void ReusingFunction(ILogger logger, string name, Guid functionId, Guid versionId, Uri baseAddress);
 
-    [LoggerMessage(16, LogLevel.Information, "Adding a version to NVCF function '{Name}' {FunctionId} (image {Image}): its latest version differs")]
-    public static partial void CreatingVersion(ILogger logger, string name, Guid functionId, string image);
+    [LoggerMessage(16, LogLevel.Information, "Adding a version for '{Name}' to NVCF function '{FunctionName}' {FunctionId} (image {Image}): none of its versions is this resource's as it is now")]
+    public static partial void CreatingVersion(ILogger logger, string name, string functionName, Guid functionId, string image);
 
     [LoggerMessage(17, LogLevel.Information, "Restarting the instances of NVCF function '{Name}': undeploy, then deploy the same specification")]
     public static partial void RestartingInstances(ILogger logger, string name);
 
     [LoggerMessage(18, LogLevel.Warning, "NVCF function '{Name}' could not be undeployed as the app host stopped ({Message}); its containers are removed when an emulator next starts")]
     public static partial void ShutdownUndeployFailed(ILogger logger, string name, string message);
+
+    [LoggerMessage(19, LogLevel.Information, "'{Name}' waits for its function '{Function}' to be created")]
+    public static partial void WaitingForFunction(ILogger logger, string name, string function);
+
+    [LoggerMessage(20, LogLevel.Information, "Undeploying version {VersionId}, an earlier version of '{Name}' that is still deployed")]
+    public static partial void UndeployingStaleVersion(ILogger logger, string name, Guid versionId);
+
+    [LoggerMessage(21, LogLevel.Information, "Undeploying {Count} NVCF function(s) of a durable-state emulator as the app host stops")]
+    public static partial void UndeployingAtShutdown(ILogger logger, int count);
 }

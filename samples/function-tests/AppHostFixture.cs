@@ -9,7 +9,7 @@ public sealed class AppHostFixture : IAsyncLifetime
     /// <summary>The NVCF function resource (<c>emulator.AddNvcfFunction("echo", ...)</c> in the app host).</summary>
     public const string FunctionName = "echo";
 
-    /// <summary>The emulator resource (<c>builder.AddNvcfEmulator&lt;...&gt;("nvcf-emulator")</c>).</summary>
+    /// <summary>The emulator resource (<c>builder.AddNvcfEmulator("nvcf-emulator")</c>).</summary>
     public const string EmulatorName = "nvcf-emulator";
 
     private DistributedApplication? _app;

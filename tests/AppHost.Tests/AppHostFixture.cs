@@ -3,8 +3,8 @@ using System.Diagnostics;
 namespace Nvcf.AppHost.Tests;
 
 /// <summary>
-/// The app host, started once for the whole assembly (starting and stopping it takes seconds): waits until the
-/// emulator answers its health check and the echo function is deployed. Fails, never skips, when Docker is
+/// The app host, started once for the whole assembly (starting and stopping it takes seconds), with a few functions
+/// added to its model: waits until the emulator answers its health check and every function is deployed (or failed). Fails, never skips, when Docker is
 /// unreachable: the emulator runs functions as containers on the local engine.
 /// </summary>
 public sealed class AppHostFixture : IAsyncLifetime
@@ -17,6 +17,15 @@ public sealed class AppHostFixture : IAsyncLifetime
 
     /// <summary>A function added here whose image is built from tests/images/busybox-cgi by the integration.</summary>
     public const string DockerfileFunctionName = "cgi";
+
+    /// <summary>A second version of <see cref="DockerfileFunctionName"/> (<c>AddVersion</c>), with <c>VERSION=v2</c> where the function has <c>v1</c>.</summary>
+    public const string DockerfileVersionName = "cgi-v2";
+
+    /// <summary>A function added here that the emulator refuses to create (an environment key that is no variable name).</summary>
+    public const string RefusedFunctionName = "refused";
+
+    /// <summary>A version of <see cref="RefusedFunctionName"/>: it must fail with its function's cause.</summary>
+    public const string RefusedVersionName = "refused-v2";
 
     /// <summary>A function added here whose Dockerfile does not exist: its build must fail.</summary>
     public const string BrokenBuildFunctionName = "broken-build";
@@ -37,12 +46,16 @@ public sealed class AppHostFixture : IAsyncLifetime
         await EnsureDockerIsReachableAsync(cancellationToken);
 
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(cancellationToken);
-        builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == EmulatorName))
-            .AddNvcfFunction(MissingImageFunctionName, "nvcf-samples/does-not-exist:latest");
-        var emulator = builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == EmulatorName));
+        var emulator = builder.CreateResourceBuilder(builder.Resources.OfType<NvcfEmulatorResource>().Single(r => r.Name == EmulatorName));
+        emulator.AddNvcfFunction(MissingImageFunctionName, "nvcf-samples/does-not-exist:latest");
+        emulator.AddNvcfFunction(RefusedFunctionName, "nvcf-samples/echo:latest").WithEnvironment("NOT-A-NAME", "x")
+            .AddVersion(RefusedVersionName);
         var busyboxCgi = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", "tests", "images", "busybox-cgi"));
-        emulator.AddNvcfFunctionFromDockerfile(DockerfileFunctionName, busyboxCgi, "/cgi-bin/env")
-            .WithBuildArg("BASE", await BusyboxBaseAsync(cancellationToken));
+        var cgi = emulator.AddNvcfFunctionFromDockerfile(DockerfileFunctionName, busyboxCgi, "/cgi-bin/env")
+            .WithEnvironment("VERSION", "v1");
+        cgi.AddVersion(DockerfileVersionName).WithEnvironment("VERSION", "v2");
+        // Set after AddVersion: the version inherits it when it is deployed.
+        cgi.WithBuildArg("BASE", await BusyboxBaseAsync(cancellationToken));
         emulator.AddNvcfFunctionFromDockerfile(BrokenBuildFunctionName, busyboxCgi, dockerfile: "Dockerfile.does-not-exist");
         _app = await builder.BuildAsync(cancellationToken);
         await _app.StartAsync(cancellationToken);
@@ -58,7 +71,10 @@ public sealed class AppHostFixture : IAsyncLifetime
 
         await WaitForDeploymentAsync(MissingImageFunctionName, cancellationToken);
         await WaitForDeploymentAsync(DockerfileFunctionName, cancellationToken);
+        await WaitForDeploymentAsync(DockerfileVersionName, cancellationToken);
         await WaitForDeploymentAsync(BrokenBuildFunctionName, cancellationToken);
+        await WaitForDeploymentAsync(RefusedFunctionName, cancellationToken);
+        await WaitForDeploymentAsync(RefusedVersionName, cancellationToken);
     }
 
     /// <summary>The busybox base eng/setup.sh provides: the public image where present, else the local one.</summary>

@@ -16,11 +16,12 @@ public sealed class EmulatorRestartTests(AppHostFixture fixture)
         AppHostFixture.EchoFunctionName,
         AppHostFixture.MissingImageFunctionName,
         AppHostFixture.DockerfileFunctionName,
+        AppHostFixture.DockerfileVersionName,
         AppHostFixture.BrokenBuildFunctionName,
     ];
 
     [Fact]
-    public async Task RestartingTheEmulatorKeepsTheEchoFunctionItsVersionAndItsContainers()
+    public async Task RestartingTheEmulatorKeepsEachFunctionAndVersionItsOwnVersionAndTheEchoContainers()
     {
         using var timeout = new CancellationTokenSource(s_timeout);
         var cancellationToken = timeout.Token;
@@ -33,6 +34,8 @@ public sealed class EmulatorRestartTests(AppHostFixture fixture)
         var versionPath = $"/v2/nvcf/functions/{functionId}/versions/{versionId}";
         var before = await LocationsAsync(client, versionPath, cancellationToken);
         Assert.NotEmpty(before);
+        string[] cgiResources = [AppHostFixture.DockerfileFunctionName, AppHostFixture.DockerfileVersionName];
+        var cgiIds = cgiResources.ToDictionary(n => n, n => (Property(n, NvcfFunctionProperties.FunctionId), Property(n, NvcfFunctionProperties.VersionId)));
 
         // Each function shows Exited while the emulator is down, then deploys (or fails) again.
         var exited = s_functions.Select(f => fixture.Notifications.WaitForResourceAsync(f, KnownResourceStates.Exited, cancellationToken)).ToArray();
@@ -60,6 +63,18 @@ public sealed class EmulatorRestartTests(AppHostFixture fixture)
         var all = JsonNode.Parse(await client.GetStringAsync("/v2/nvcf/functions", cancellationToken))!["functions"]!.AsArray();
         Assert.Single(all, f => (string?)f!["name"] == echo);
         Assert.Equal(before.Order(StringComparer.Ordinal), (await LocationsAsync(client, versionPath, cancellationToken)).Order(StringComparer.Ordinal));
+
+        // The function cgi and its version cgi-v2 each found their own version again (by the resource name the
+        // integration tags each version with), not each other's, and no new version was made.
+        foreach (var (name, ids) in cgiIds)
+        {
+            Assert.Equal(ids, (Property(name, NvcfFunctionProperties.FunctionId), Property(name, NvcfFunctionProperties.VersionId)));
+        }
+
+        var cgiVersions = JsonNode.Parse(await client.GetStringAsync($"/v2/nvcf/functions/{cgiIds[AppHostFixture.DockerfileFunctionName].Item1}/versions", cancellationToken))!["functions"]!.AsArray();
+        Assert.Equal(
+            cgiResources.Select(n => (cgiIds[n].Item2, (string?)$"aspire-resource={n}")).Order(),
+            cgiVersions.Select(v => ((string?)v!["versionId"], (string?)v["tags"]?.AsArray().Single())).Order());
 
         using var request = new HttpRequestMessage(HttpMethod.Post, $"/v2/nvcf/pexec/functions/{functionId}")
         {
