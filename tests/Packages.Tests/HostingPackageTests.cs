@@ -30,7 +30,8 @@ public sealed partial class HostingPackageTests(ITestOutputHelper output) : IDis
         output.WriteLine(build);
         Assert.True(buildExit == 0, $"dotnet build failed:{Environment.NewLine}{build}");
         Assert.Contains("0 Warning(s)", build, StringComparison.Ordinal);
-        Assert.Contains($"{Packages.HostingPackage} {version}", await ListPackagesAsync(appHost), StringComparison.Ordinal);
+        // The floating reference resolved to the package just packed (Requested *-*, Resolved <version>).
+        Assert.Matches($@"> {Regex.Escape(Packages.HostingPackage)} \*-\* {Regex.Escape(version)}\b", await ListPackagesAsync(appHost));
 
         await using var app = ChildProcess.Start("dotnet", ["run", "--no-build", "--no-launch-profile"], appHost, new Dictionary<string, string?>
         {
