@@ -6,7 +6,7 @@ namespace Nvcf.Emulator.Api;
 
 /// <summary>
 /// The control plane's validation of function requests (docs/nvcf-contract.md#create-request,
-/// docs/nvcf-contract.md#rate-limit, docs/nvcf-contract.md#update-request), with its messages. Each method returns null
+/// docs/nvcf-contract.md#rate-limits, docs/nvcf-contract.md#update-request), with its messages. Each method returns null
 /// when the request is valid, else the <c>detail</c> of the 400 answer.
 /// </summary>
 public static partial class FunctionValidation
