@@ -71,6 +71,7 @@ public static class EmulatorServiceCollectionExtensions
         app.MapClusterGroupsApi();
         app.MapAssetsApi();
         app.MapSecretsApi();
+        app.MapRateLimitApi();
         return app;
     }
 }

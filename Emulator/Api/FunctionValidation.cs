@@ -6,12 +6,15 @@ namespace Nvcf.Emulator.Api;
 
 /// <summary>
 /// The control plane's validation of function requests (docs/nvcf-contract.md#create-request,
-/// docs/nvcf-contract.md#rate-limit, docs/nvcf-contract.md#update-request), with its messages. Each method returns null
+/// docs/nvcf-contract.md#rate-limits, docs/nvcf-contract.md#update-request), with its messages. Each method returns null
 /// when the request is valid, else the <c>detail</c> of the 400 answer.
 /// </summary>
 public static partial class FunctionValidation
 {
     private const string CreateObject = "createFunctionRequest";
+
+    /// <summary>A rate string: <c>count-unit</c>, comma-separated, each unit (S, M, H, D) at most once.</summary>
+    private const string RateRegex = @"^(?!.*-([SMHD]).*-\1)[1-9]\d*-[SMHD](,\s*[1-9]\d*-[SMHD])*$";
 
     public static string? Validate(CreateFunctionRequest r)
     {
@@ -266,6 +269,10 @@ public static partial class FunctionValidation
             : null;
     }
 
+    /// <summary>
+    /// <c>RateLimitDto</c>'s bean validation, with the control plane's fields and messages (the first failure only;
+    /// Spring lists them all).
+    /// </summary>
     private static string? ValidateRateLimit(string objectName, RateLimitDto? rateLimit)
     {
         if (rateLimit is null)
@@ -273,25 +280,43 @@ public static partial class FunctionValidation
             return null;
         }
 
-        if (rateLimit.RateLimit is null && rateLimit.PerNcaIdRate is null && rateLimit.PerUserRate is null)
+        if (rateLimit.RateLimit is { } rate && !RatePattern().IsMatch(rate))
         {
-            return "Invalid request: at least one of 'rateLimit', 'perNcaIdRate' or 'perUserRate' must be specified";
+            return Field(objectName, "rateLimit.rateLimit", rate, "Invalid rate: Must conform to regex " + RateRegex);
         }
 
-        if (rateLimit.ExemptedNcaIds is not null && rateLimit.RateLimit is null)
+        if (rateLimit.PerUserRate is { } perUser && !RatePattern().IsMatch(perUser))
         {
-            return "Invalid request: 'exemptedNcaIds' requires 'rateLimit'";
+            return Field(objectName, "rateLimit.perUserRate", perUser, "Invalid per-user rate: Must conform to regex " + RateRegex);
         }
 
-        if (rateLimit.ExemptedNcaIds is { Count: > 32 } || rateLimit.PerNcaIdRate is { Count: > 32 })
+        if (rateLimit.PerNcaIdRate?.FirstOrDefault(r => r.Value is null || !RatePattern().IsMatch(r.Value)) is { Key: not null } perNca)
         {
-            return "Invalid request: 'exemptedNcaIds' and 'perNcaIdRate' take at most 32 entries";
+            return Field(objectName, $"rateLimit.perNcaIdRate[{perNca.Key}]", perNca.Value, "Invalid rate limit: Must conform to regex " + RateRegex);
         }
 
-        var rates = new[] { rateLimit.RateLimit, rateLimit.PerUserRate }.Concat(rateLimit.PerNcaIdRate?.Values ?? Enumerable.Empty<string>());
-        return rates.FirstOrDefault(r => r is not null && !RatePattern().IsMatch(r)) is { } bad
-            ? Field(objectName, "rateLimit", bad, "must look like \"100-S\" or \"100-S,5000-M\" (units S, M, H, D, each at most once)")
+        if (rateLimit.ExemptedNcaIds is { Count: > 32 } exempted)
+        {
+            return Field(objectName, "rateLimit.exemptedNcaIds", $"[{string.Join(", ", exempted)}]", "Maximum number of exempted nca id of 32 is exceeded");
+        }
+
+        if (rateLimit.PerNcaIdRate is { Count: > 32 } perNcaIds)
+        {
+            return Field(objectName, "rateLimit.perNcaIdRate", JavaMap(perNcaIds), "Maximum number of per nca id config of 32 is exceeded");
+        }
+
+        var noRate = rateLimit.RateLimit is null && rateLimit.PerNcaIdRate is null && rateLimit.PerUserRate is null;
+        var exemptionsWithoutRate = rateLimit.ExemptedNcaIds is { Count: > 0 } && rateLimit.RateLimit is null;
+        var exemptedWithOwnRate = rateLimit.PerNcaIdRate?.Keys.Any(id => rateLimit.ExemptedNcaIds?.Contains(id) == true) == true;
+        return noRate || exemptionsWithoutRate || exemptedWithOwnRate
+            ? Field(
+                objectName,
+                "rateLimit",
+                $"RateLimitDto[rateLimit={rateLimit.RateLimit ?? "null"}, exemptedNcaIds={(rateLimit.ExemptedNcaIds is { } e ? $"[{string.Join(", ", e)}]" : "null")}, perNcaIdRate={(rateLimit.PerNcaIdRate is { } m ? JavaMap(m) : "null")}, syncCheck={(rateLimit.SyncCheck is { } sync ? (sync ? "true" : "false") : "null")}, perUserRate={rateLimit.PerUserRate ?? "null"}]",
+                "Either global rateLimit, perNcaIdRate, or perUserRate must be non-null, per-ncaid rates ncaids cannot be in exemptedNcaIds, and exemptedNcaIds can only exist when global rateLimit is provided")
             : null;
+
+        static string JavaMap(Dictionary<string, string> map) => "{" + string.Join(", ", map.Select(p => $"{p.Key}={p.Value}")) + "}";
     }
 
     [GeneratedRegex(@"^[a-z0-9A-Z][a-z0-9A-Z\-_]*$")]
@@ -307,6 +332,6 @@ public static partial class FunctionValidation
     [GeneratedRegex(@"^[a-z0-9A-Z][a-z0-9A-Z_.\-]*$")]
     private static partial Regex SecretNamePattern();
 
-    [GeneratedRegex(@"^(?!.*-([SMHD]).*-\1)[1-9]\d*-[SMHD](,\s*[1-9]\d*-[SMHD])*$")]
+    [GeneratedRegex(RateRegex)]
     private static partial Regex RatePattern();
 }

@@ -112,21 +112,33 @@ public static class FunctionsApi
         Guid functionId, Guid versionId, UpdateFunctionRequest request, IFunctionStore store, KeyedLock locks,
         DeploymentOrchestrator orchestrator, IOptions<EmulatorOptions> options, CancellationToken cancellationToken)
     {
+        var (updated, problem) = await UpdateAsync(functionId, versionId, request, store, locks, orchestrator, options.Value, cancellationToken);
+        return updated is null ? problem! : TypedResults.Ok(new FunctionResponse(ToDto(updated, orchestrator)));
+    }
+
+    /// <summary>
+    /// Validates and applies an update (docs/nvcf-contract.md#update-request): all of it or, with a problem, nothing.
+    /// A new rate limit applies to invocations at once.
+    /// </summary>
+    internal static async Task<(FunctionVersion? Updated, ProblemHttpResult? Problem)> UpdateAsync(
+        Guid functionId, Guid versionId, UpdateFunctionRequest request, IFunctionStore store, KeyedLock locks,
+        DeploymentOrchestrator orchestrator, EmulatorOptions options, CancellationToken cancellationToken)
+    {
         if (FunctionValidation.Validate(request) is { } error)
         {
-            return Problems.BadRequest(error);
+            return (null, Problems.BadRequest(error));
         }
 
         using var _ = await locks.AcquireAsync(functionId, cancellationToken);
         var current = await store.GetVersionAsync(functionId, versionId, cancellationToken);
         if (current is null)
         {
-            return VersionNotFound(functionId, versionId, options.Value);
+            return (null, VersionNotFound(functionId, versionId, options));
         }
 
         if (request.ModelUpdates?.FirstOrDefault(m => current.Models?.Any(x => x.Name == m.ModelName) != true) is { } unknown)
         {
-            return Problems.BadRequest($"Invalid request: function version '{versionId}' has no model named '{unknown.ModelName}'");
+            return (null, Problems.BadRequest($"Invalid request: function version '{versionId}' has no model named '{unknown.ModelName}'"));
         }
 
         var updated = await store.UpdateVersionAsync(functionId, versionId, v => v with
@@ -138,9 +150,17 @@ public static class FunctionsApi
                 request.ModelUpdates.FirstOrDefault(u => u.ModelName == m.Name) is { } u ? m with { LlmConfig = u.LlmConfig ?? m.LlmConfig } : m)],
         }, cancellationToken);
 
-        return updated is null
-            ? VersionNotFound(functionId, versionId, options.Value)
-            : TypedResults.Ok(new FunctionResponse(ToDto(updated, orchestrator)));
+        if (updated is null)
+        {
+            return (null, VersionNotFound(functionId, versionId, options));
+        }
+
+        if (request.RateLimit is not null)
+        {
+            orchestrator.UpdateRateLimit(versionId, updated.RateLimit);
+        }
+
+        return (updated, null);
     }
 
     /// <summary>

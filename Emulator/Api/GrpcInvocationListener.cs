@@ -12,7 +12,8 @@ namespace Nvcf.Emulator.Api;
 /// gRPC invocation (docs/nvcf-contract.md#grpc-invocation): an HTTP/2 listener of its own
 /// (<see cref="EmulatorOptions.GrpcUrl"/>). A call carrying <c>function-id</c> (and optionally
 /// <c>function-version-id</c>) metadata and a bearer token goes, unchanged, to an instance of the function's gRPC port;
-/// its messages and trailers come back unchanged, with <c>nvcf-reqid</c>.
+/// its messages and trailers come back unchanged, with <c>nvcf-reqid</c>. Over the version's rate limit a call fails
+/// with <c>RESOURCE_EXHAUSTED</c> (docs/nvcf-contract.md#rate-limits).
 /// </summary>
 public sealed class GrpcInvocationListener(IServiceProvider services, IOptions<EmulatorOptions> options, ILogger<GrpcInvocationListener> logger)
     : IHostedService, IAsyncDisposable
@@ -107,10 +108,16 @@ public sealed class GrpcInvocationListener(IServiceProvider services, IOptions<E
         var outcome = await invocations.InvokeAsync(context, request);
         if (outcome is Rejected rejected)
         {
+            if (rejected.RetryAfterSeconds is { } seconds)
+            {
+                context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
             await FailAsync(context, rejected.StatusCode switch
             {
                 StatusCodes.Status404NotFound => GrpcStatus.NotFound,
                 StatusCodes.Status400BadRequest => GrpcStatus.FailedPrecondition,
+                StatusCodes.Status429TooManyRequests => GrpcStatus.ResourceExhausted, // as the gRPC proxy refuses over the limit
                 StatusCodes.Status504GatewayTimeout => GrpcStatus.Unavailable,
                 _ => GrpcStatus.Internal,
             }, rejected.Detail);
@@ -140,6 +147,7 @@ public sealed class GrpcInvocationListener(IServiceProvider services, IOptions<E
     {
         InvalidArgument = 3,
         NotFound = 5,
+        ResourceExhausted = 8,
         FailedPrecondition = 9,
         Internal = 13,
         Unavailable = 14,

@@ -155,6 +155,8 @@ public static partial class InvocationApi
         {
             Answered answered => await EnvelopeAsync(requestId, answered, invocations, context),
             Accepted accepted => Envelope(requestId, null, accepted.Progress, context),
+            // The cloud refuses over the limit before the envelope is made: problem details, as for pexec.
+            Rejected { StatusCode: StatusCodes.Status429TooManyRequests } limited => limited.ToResult(context.Response),
             Rejected rejected => Envelope(requestId, rejected.ToFinal(), null, context),
             _ => throw new InvalidOperationException(),
         };

@@ -215,6 +215,19 @@ public sealed class DeploymentOrchestrator(
     }
 
     /// <summary>
+    /// Applies a version's new rate limit (or its removal, with null) to its invocations at once, without a redeploy
+    /// (docs/nvcf-contract.md#rate-limits). Counters of the rates that stay carry on.
+    /// </summary>
+    public void UpdateRateLimit(Guid versionId, RateLimit? rateLimit)
+    {
+        if (_supervisors.TryGetValue(versionId, out var supervisor))
+        {
+            var route = supervisor.Route;
+            route.RateLimiter = VersionRateLimiter.Create(rateLimit, options.Value.NcaId, route.RateLimiter);
+        }
+    }
+
+    /// <summary>
     /// Stops serving a version (docs/nvcf-contract.md#undeploy): INACTIVE at once, so it takes no new invocations.
     /// Without <paramref name="graceful"/>, queued and in-flight requests are dropped and the containers removed before
     /// this returns. With it, and requests still queued or running, the deployment stays (draining) until they finish,

@@ -55,7 +55,11 @@ internal sealed class VersionSupervisor : IAsyncDisposable
         ILogger logger,
         string? stateId = null)
     {
-        Route = new VersionRoute(version) { Status = InitialStatus(deployment) };
+        Route = new VersionRoute(version)
+        {
+            Status = InitialStatus(deployment),
+            RateLimiter = VersionRateLimiter.Create(version.RateLimit, options.NcaId),
+        };
         _deployment = deployment;
         _runtime = runtime;
         _prober = prober;

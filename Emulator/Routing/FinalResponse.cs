@@ -37,9 +37,12 @@ public sealed record FinalResponse(int StatusCode, IReadOnlyList<KeyValuePair<st
     }
 
     /// <summary>Reads a whole response: status, end-to-end headers and body.</summary>
-    public static async Task<FinalResponse> ReadAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    public static async Task<FinalResponse> ReadAsync(HttpResponseMessage response, CancellationToken cancellationToken) =>
+        From(response, await response.Content.ReadAsByteArrayAsync(cancellationToken));
+
+    /// <summary>A response's status and end-to-end headers with its body, read already.</summary>
+    public static FinalResponse From(HttpResponseMessage response, byte[] body)
     {
-        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
         var headers = response.Headers.NonValidated.Concat(response.Content.Headers.NonValidated)
             .Where(h => !InvocationForwarder.IsHopByHop(h.Key) && !h.Key.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
             .Select(h => new KeyValuePair<string, StringValues>(h.Key, new StringValues([.. h.Value])))

@@ -59,17 +59,33 @@ public sealed class InvocationForwarder : IDisposable
     /// <summary>Relays status, headers and body as they arrive, adding <c>NVCF-REQID</c> and <c>NVCF-STATUS</c>.</summary>
     public static async Task RelayResponseAsync(HttpContext context, HttpResponseMessage response, Guid requestId, CancellationToken cancellationToken)
     {
+        RelayHead(context, response, requestId);
+        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+        await body.CopyToAsync(context.Response.Body, cancellationToken);
+        RelayTrailers(context, response);
+    }
+
+    /// <summary>Relays status and headers as <see cref="RelayResponseAsync(HttpContext, HttpResponseMessage, Guid, CancellationToken)"/> does, with a body already read whole.</summary>
+    public static async Task RelayResponseAsync(HttpContext context, HttpResponseMessage response, Guid requestId, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    {
+        RelayHead(context, response, requestId);
+        await context.Response.Body.WriteAsync(body, cancellationToken);
+        RelayTrailers(context, response);
+    }
+
+    private static void RelayHead(HttpContext context, HttpResponseMessage response, Guid requestId)
+    {
         var statusCode = (int)response.StatusCode;
         context.Response.StatusCode = statusCode;
         CopyResponseHeaders(response.Headers, context.Response.Headers);
         CopyResponseHeaders(response.Content.Headers, context.Response.Headers);
         context.Response.Headers[NvcfHeaders.RequestId] = requestId.ToString();
         context.Response.Headers[NvcfHeaders.Status] = NvcfHeaders.StatusFor(statusCode);
+    }
 
-        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-        await body.CopyToAsync(context.Response.Body, cancellationToken);
-
-        // gRPC status and other trailers come after the body.
+    /// <summary>gRPC status and other trailers come after the body.</summary>
+    private static void RelayTrailers(HttpContext context, HttpResponseMessage response)
+    {
         if (response.TrailingHeaders.NonValidated.Count > 0 && context.Response.SupportsTrailers())
         {
             foreach (var (name, values) in response.TrailingHeaders.NonValidated)

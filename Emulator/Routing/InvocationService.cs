@@ -46,6 +46,12 @@ public sealed class InvocationService(
             return NotInvocable(request, selection.Failure);
         }
 
+        // The chosen version's limit, as the cloud checks it: after the version is picked, before a slot is taken.
+        if (route.RateLimiter is { } limiter && !limiter.TryAdmit(context.Request.Headers.Authorization.ToString(), out var refusal))
+        {
+            return RateLimited(route, refusal);
+        }
+
         var deadline = DateTime.UtcNow.AddSeconds(request.PollSeconds);
         var (lease, refused) = await TakeSlotAsync(route, request, deadline, context.RequestAborted);
         if (lease is null)
@@ -101,6 +107,17 @@ public sealed class InvocationService(
     private Rejected NotInvocable(InvocationRequest request, RouteFailure failure) => failure == RouteFailure.Degraded
         ? new Rejected(StatusCodes.Status400BadRequest, $"Function id '{request.FunctionId}': DEGRADED function cannot be invoked")
         : new Rejected(StatusCodes.Status404NotFound, $"Function id '{request.FunctionId}' version '{request.VersionId?.ToString() ?? "any"}': Specified function in account '{options.Value.NcaId}' is not found");
+
+    /// <summary>429 (docs/nvcf-contract.md#rate-limits), with <c>Retry-After</c>: when the refusing window ends.</summary>
+    private Rejected RateLimited(VersionRoute route, RateRefusal refusal)
+    {
+        var version = route.Version;
+        logger.RateLimited(version.Name, version.VersionId, refusal.Rate, refusal.RetryAfterSeconds);
+        return new Rejected(
+            StatusCodes.Status429TooManyRequests,
+            $"exceeded rate limit: function id '{version.Id}' version '{version.VersionId}' allows {refusal.Rate}{(refusal.PerCaller ? " per caller" : string.Empty)}; retry after {refusal.RetryAfterSeconds} s",
+            RetryAfterSeconds: refusal.RetryAfterSeconds);
+    }
 
     /// <summary>A free slot at once, else the first one that frees up before the window (and the pick-up grace) ends.</summary>
     private static async Task<(InstanceLease? Lease, Rejected? Refused)> TakeSlotAsync(
@@ -309,6 +326,10 @@ public sealed class InvocationService(
                         var final = await FinishAsync(response, answered.Active, context.RequestAborted);
                         await final.WriteAsync(context.Response, context.RequestAborted);
                     }
+                    else if (request.Compatible && response.Content.Headers.ContentLength is null)
+                    {
+                        await RelayOrStoreAsync(context, response, answered.Active);
+                    }
                     else
                     {
                         await InvocationForwarder.RelayResponseAsync(context, response, request.RequestId, context.RequestAborted);
@@ -322,10 +343,29 @@ public sealed class InvocationService(
                 break;
 
             case Rejected rejected:
-                context.Response.Headers[NvcfHeaders.Status] = NvcfHeaders.StatusErrored;
-                await Api.Problems.Create(rejected.StatusCode, rejected.Detail, rejected.Type).ExecuteAsync(context);
+                await rejected.ToResult(context.Response).ExecuteAsync(context);
                 break;
         }
+    }
+
+    /// <summary>
+    /// A compatibility-mode answer of unknown length (docs/nvcf-contract.md#large-responses): its size is known only once
+    /// read, so at most 5 MiB (plus one read) is held. An answer that ends within it is relayed as it is; one that goes
+    /// past it becomes a large result, what was held and the rest streamed into the zip.
+    /// </summary>
+    private async Task RelayOrStoreAsync(HttpContext context, HttpResponseMessage response, ActiveInvocation active)
+    {
+        var aborted = context.RequestAborted;
+        await using var stream = await response.Content.ReadAsStreamAsync(aborted);
+        using var head = await BodyHead.ReadAsync(stream, NvcfHeaders.MaxDirectResponseSizeBytes, aborted);
+        if (head.Complete)
+        {
+            await InvocationForwarder.RelayResponseAsync(context, response, active.Request.RequestId, head.Bytes, aborted);
+            return;
+        }
+
+        var location = await largeResults.StoreAsync(active.Request.RequestId, head.Bytes, stream, active.Folders, aborted);
+        await FinalResponse.Redirect(location).WriteAsync(context.Response, aborted);
     }
 
     /// <summary>
@@ -381,14 +421,17 @@ public sealed class InvocationService(
             return FinalResponse.Redirect(await largeResults.StoreAsync(active.Request.RequestId, stream, active.Folders, cancellationToken));
         }
 
-        var final = await FinalResponse.ReadAsync(response, cancellationToken);
-        if (compatible && final.Body.Length > NvcfHeaders.MaxDirectResponseSizeBytes)
+        if (compatible && response.Content.Headers.ContentLength is null)
         {
-            using var body = new MemoryStream(final.Body, writable: false);
-            return FinalResponse.Redirect(await largeResults.StoreAsync(active.Request.RequestId, body, active.Folders, cancellationToken));
+            // Unknown length: hold at most 5 MiB (plus one read); past that, the rest goes straight into the zip.
+            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+            using var head = await BodyHead.ReadAsync(stream, NvcfHeaders.MaxDirectResponseSizeBytes, cancellationToken);
+            return head.Complete
+                ? FinalResponse.From(response, head.Bytes.ToArray())
+                : FinalResponse.Redirect(await largeResults.StoreAsync(active.Request.RequestId, head.Bytes, stream, active.Folders, cancellationToken));
         }
 
-        return final;
+        return await FinalResponse.ReadAsync(response, cancellationToken);
     }
 
     public static Task WriteAcceptedAsync(HttpResponse response, ProgressReport? progress)
@@ -495,8 +538,21 @@ public sealed record Answered(HttpResponseMessage Response, ActiveInvocation Act
 public sealed record Accepted(PendingInvocation Pending, ProgressReport? Progress) : InvocationOutcome;
 
 /// <summary>No container answer: the request was refused or failed on the way.</summary>
-public sealed record Rejected(int StatusCode, string Detail, string? Type = null) : InvocationOutcome
+/// <param name="RetryAfterSeconds">For a 429: when to try again, sent as <c>Retry-After</c>.</param>
+public sealed record Rejected(int StatusCode, string Detail, string? Type = null, int? RetryAfterSeconds = null) : InvocationOutcome
 {
+    /// <summary>The problem to answer, with <c>NVCF-STATUS: errored</c> and any <c>Retry-After</c> set on <paramref name="response"/>.</summary>
+    public IResult ToResult(HttpResponse response)
+    {
+        response.Headers[NvcfHeaders.Status] = NvcfHeaders.StatusErrored;
+        if (RetryAfterSeconds is { } seconds)
+        {
+            response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return Api.Problems.Create(StatusCode, Detail, Type);
+    }
+
     public FinalResponse ToFinal()
     {
         var problem = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>

@@ -30,14 +30,22 @@ public sealed class LargeResults
     }
 
     /// <summary>
-    /// True when the worker would switch to large-response mode: a body over 5 MiB (known from
-    /// Content-Length) or any file in the large-output folder.
+    /// True when the worker would switch to large-response mode and the headers already tell: a body declared over
+    /// 5 MiB (Content-Length) or any file in the large-output folder. A body of unknown length is told by reading it
+    /// (<see cref="BodyHead"/>).
     /// </summary>
     public static bool IsLarge(long? contentLength, Runtime.RequestFolders folders) =>
         contentLength > NvcfHeaders.MaxDirectResponseSizeBytes || folders.HasLargeOutputs();
 
     /// <summary>Zips the body and the large outputs; returns the pre-signed path to download it from.</summary>
-    public async Task<string> StoreAsync(Guid requestId, Stream body, Runtime.RequestFolders folders, CancellationToken cancellationToken)
+    public Task<string> StoreAsync(Guid requestId, Stream body, Runtime.RequestFolders folders, CancellationToken cancellationToken) =>
+        StoreAsync(requestId, ReadOnlyMemory<byte>.Empty, body, folders, cancellationToken);
+
+    /// <summary>
+    /// Zips a body already partly read (<paramref name="head"/>, then the rest from <paramref name="rest"/>) and the
+    /// large outputs, streaming the rest straight into the zip; returns the pre-signed path to download it from.
+    /// </summary>
+    public async Task<string> StoreAsync(Guid requestId, ReadOnlyMemory<byte> head, Stream rest, Runtime.RequestFolders folders, CancellationToken cancellationToken)
     {
         Sweep();
         var path = PathOf(requestId);
@@ -46,7 +54,8 @@ public sealed class LargeResults
         {
             await using (var entry = await zip.CreateEntry(requestId + ".response", CompressionLevel.Fastest).OpenAsync(cancellationToken))
             {
-                await body.CopyToAsync(entry, cancellationToken);
+                await entry.WriteAsync(head, cancellationToken);
+                await rest.CopyToAsync(entry, cancellationToken);
             }
 
             var outputs = OutputFolder.RegularFiles(

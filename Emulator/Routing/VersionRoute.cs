@@ -6,6 +6,7 @@ namespace Nvcf.Emulator.Routing;
 public sealed class VersionRoute(FunctionVersion version)
 {
     private volatile FunctionStatus _status = FunctionStatus.Deploying;
+    private volatile VersionRateLimiter? _rateLimiter;
 
     public FunctionVersion Version { get; } = version;
 
@@ -15,5 +16,12 @@ public sealed class VersionRoute(FunctionVersion version)
     {
         get => _status;
         set => _status = value;
+    }
+
+    /// <summary>The version's rate limit as it stands now (replaced or removed without a redeploy); null when it has none.</summary>
+    public VersionRateLimiter? RateLimiter
+    {
+        get => _rateLimiter;
+        set => _rateLimiter = value;
     }
 }

@@ -107,6 +107,46 @@ public class InvocationContractTests(FakeEmulatorFixture fixture) : IClassFixtur
         Assert.Equal((5 * 1024 * 1024) + 1, entry.Length);
     }
 
+    [Theory]
+    [InlineData("pexec")]
+    [InlineData("exec")]
+    public async Task AnAnswerOfUnknownLengthOver5MiBIsAZipToo(string route)
+    {
+        var function = await DeployedAsync("unsized-" + route, "/unsized");
+        const int Size = (5 * 1024 * 1024) + 1;
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/v2/nvcf/{route}/functions/{function.Id()}") { Content = JsonContent.Create(new { requestBody = new { } }) };
+        request.Headers.Add("X-Size", Size.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using var response = await Http.SendAsync(request);
+
+        // pexec: 302 to the zip; exec: 200 with the zip's URL as responseReference.
+        Assert.Equal(route == "pexec" ? HttpStatusCode.Found : HttpStatusCode.OK, response.StatusCode);
+        var location = route == "pexec"
+            ? response.Headers.Location!.PathAndQuery
+            : new Uri((string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["responseReference"]!).PathAndQuery;
+        using var anonymous = fixture.Factory.CreateClient();
+        using var zip = new ZipArchive(await anonymous.GetStreamAsync(location));
+        var entry = Assert.Single(zip.Entries);
+        Assert.Equal(response.Header("NVCF-REQID") + ".response", entry.FullName);
+        using var body = new MemoryStream();
+        await entry.Open().CopyToAsync(body);
+        Assert.Equal(FakeContainerServer.Pattern(Size), body.ToArray());
+    }
+
+    [Fact]
+    public async Task AnAnswerOfUnknownLengthUpTo5MiBIsRelayedWhole()
+    {
+        var function = await DeployedAsync("unsized-small", "/unsized");
+        const int Size = 5 * 1024 * 1024;
+
+        using var response = await Http.InvokeAsync(function.Id(), "{}", configure: r => r.Headers.Add("X-Size", Size.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("fulfilled", response.Header("NVCF-STATUS"));
+        Assert.Equal("application/octet-stream", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(FakeContainerServer.Pattern(Size), await response.Content.ReadAsByteArrayAsync());
+    }
+
     [Fact]
     public async Task EventsReachTheClientAsTheContainerWritesThem()
     {

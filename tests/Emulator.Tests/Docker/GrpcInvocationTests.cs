@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using Grpc.Core;
 using Grpc.Net.Client;
 using GrpcEcho;
@@ -45,6 +46,26 @@ public class GrpcInvocationTests(DockerFixture docker)
         }
 
         Assert.Equal(["tick #1", "tick #2", "tick #3"], messages);
+
+        // A rate limit set on the running version applies to gRPC calls at once: RESOURCE_EXHAUSTED past it.
+        var rateLimitPath = $"/v2/nvcf/ratelimit/functions/{function.Id()}/versions/{function.VersionId()}";
+        using (var limited = await http.PutAsJsonAsync(rateLimitPath, new { rateLimit = new { rateLimit = "2-M", syncCheck = true } }))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.NoContent, limited.StatusCode);
+        }
+
+        Assert.Equal("one", (await client.SayAsync(new EchoRequest { Message = "one" }, metadata)).Message);
+        Assert.Equal("two", (await client.SayAsync(new EchoRequest { Message = "two" }, metadata)).Message);
+        var refused = await Assert.ThrowsAsync<RpcException>(async () => await client.SayAsync(new EchoRequest { Message = "three" }, metadata));
+        Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
+        Assert.StartsWith("exceeded rate limit", refused.Status.Detail, StringComparison.Ordinal);
+
+        using (var removed = await http.DeleteAsync(rateLimitPath))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.NoContent, removed.StatusCode);
+        }
+
+        Assert.Equal("four", (await client.SayAsync(new EchoRequest { Message = "four" }, metadata)).Message);
         await http.UndeployAsync(function);
     }
 

@@ -103,6 +103,52 @@ public class InvocationOnTheEngineTests(DockerFixture docker)
         await Http.UndeployAsync(function);
     }
 
+    [Fact]
+    public async Task AnAnswerWithoutContentLengthOver5MiBIsZippedLikeADeclaredOneAndRelayedBelowItOrByHttpInvocation()
+    {
+        // busybox httpd ends a CGI answer by closing the connection: no Content-Length, no chunk sizes.
+        var function = await DeployAsync(new { name = "unsized", inferenceUrl = "/cgi-bin/unsized", containerImage = await TestImages.CgiScriptsAsync() });
+        const int Large = 6 * 1024 * 1024;
+        const int Small = 4 * 1024 * 1024;
+
+        using (var large = await Http.InvokeAsync(function.Id(), "{}"))
+        {
+            Assert.Equal(HttpStatusCode.Found, large.StatusCode);
+            Assert.Equal("fulfilled", large.Header("NVCF-STATUS"));
+            Assert.Empty(await large.Content.ReadAsByteArrayAsync());
+            using var anonymous = docker.Factory.CreateClient();
+            using var zip = new ZipArchive(await anonymous.GetStreamAsync(large.Headers.Location!.PathAndQuery));
+            var entry = Assert.Single(zip.Entries);
+            Assert.Equal(large.Header("NVCF-REQID") + ".response", entry.FullName);
+            using var body = new MemoryStream();
+            await entry.Open().CopyToAsync(body);
+            Assert.Equal(Numbers(Large), body.ToArray());
+        }
+
+        using (var small = await Http.InvokeAsync(function.Id(), "{}", configure: r => r.Headers.Add("X-Size", Small.ToString(System.Globalization.CultureInfo.InvariantCulture))))
+        {
+            Assert.Equal(HttpStatusCode.OK, small.StatusCode);
+            Assert.Null(small.Headers.Location);
+            Assert.Equal("text/plain", small.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(Numbers(Small), await small.Content.ReadAsByteArrayAsync());
+        }
+
+        // HTTP invocation is never compatibility mode: the answer comes as it is, whatever its size.
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/cgi-bin/unsized") { Content = new StringContent("{}") };
+        request.Headers.Add("function-id", function.Id().ToString());
+        using (var relayed = await Http.SendAsync(request))
+        {
+            Assert.Equal(HttpStatusCode.OK, relayed.StatusCode);
+            Assert.Equal(Numbers(Large), await relayed.Content.ReadAsByteArrayAsync());
+        }
+
+        await Http.UndeployAsync(function);
+    }
+
+    /// <summary>What the <c>unsized</c> script answers: the numbers from 1, one a line, cut at <paramref name="size"/> bytes.</summary>
+    private static byte[] Numbers(int size) =>
+        System.Text.Encoding.ASCII.GetBytes(string.Concat(Enumerable.Range(1, 1_000_000).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n")))[..size];
+
     private async Task<JsonObject> DeployAsync(object definition)
     {
         var function = await Http.CreateFunctionAsync(definition);

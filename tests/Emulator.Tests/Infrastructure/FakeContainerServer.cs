@@ -12,7 +12,8 @@ namespace Nvcf.Emulator.Tests.Infrastructure;
 /// <summary>
 /// A real HTTP server standing in for function containers in the in-process tests:
 /// <c>POST /echo</c> echoes, <c>POST /headers</c> returns the request headers as JSON,
-/// <c>POST /slow</c> answers when <see cref="ReleaseSlow"/> is called, <c>POST /arrivals</c> tells when each piece of
+/// <c>POST /slow</c> answers when <see cref="ReleaseSlow"/> is called, <c>POST /unsized</c> answers <c>X-Size</c> bytes
+/// without <c>Content-Length</c>, <c>POST /arrivals</c> tells when each piece of
 /// the body arrived, health at <c>/v2/health/ready</c>, and at <c>/health/{name}</c> a health check that fails
 /// (503) while <see cref="SetHealthy"/> or <see cref="FailNext"/> says so.
 /// </summary>
@@ -62,6 +63,17 @@ public sealed class FakeContainerServer : IAsyncDisposable
         });
         _app.MapPost("/fail", () => Results.Json(new { error = "model exploded" }, statusCode: 503));
         _app.MapPost("/big", () => Results.Bytes(new byte[(5 * 1024 * 1024) + 1], "application/octet-stream"));
+        _app.MapPost("/unsized", async (HttpContext context) =>
+        {
+            // X-Size bytes of Pattern, chunked: no Content-Length, so nobody knows the size before the end.
+            context.Response.ContentType = "application/octet-stream";
+            var body = Pattern(int.Parse(context.Request.Headers["X-Size"].ToString(), System.Globalization.CultureInfo.InvariantCulture));
+            for (var offset = 0; offset < body.Length; offset += 64 * 1024)
+            {
+                await context.Response.Body.WriteAsync(body.AsMemory(offset, Math.Min(64 * 1024, body.Length - offset)));
+                await context.Response.Body.FlushAsync();
+            }
+        });
         _app.MapPost("/events", async (HttpContext context) =>
         {
             context.Response.ContentType = "text/event-stream";
@@ -85,6 +97,9 @@ public sealed class FakeContainerServer : IAsyncDisposable
     }
 
     public Uri Address { get; }
+
+    /// <summary>What <c>/unsized</c> answers: <paramref name="size"/> bytes that differ from one position to the next.</summary>
+    public static byte[] Pattern(int size) => [.. Enumerable.Range(0, size).Select(i => (byte)(i % 251))];
 
     /// <summary>Requests that have reached <c>/slow</c> since the server started.</summary>
     public int SlowStarted => Volatile.Read(ref _slowStarted);
