@@ -71,7 +71,7 @@ internal static partial class Log
     [LoggerMessage(20, LogLevel.Warning, "Invocation {RequestId} could not reach instance {InstanceId}: {Message}")]
     public static partial void InstanceUnreachable(this ILogger logger, Guid requestId, Guid instanceId, string message);
 
-    [LoggerMessage(21, LogLevel.Information, "Invocation of {FunctionName} version {VersionId} refused with 429: rate limit {Rate} exceeded; retry after {RetryAfterSeconds} s")]
+    [LoggerMessage(21, LogLevel.Debug, "Invocation of {FunctionName} version {VersionId} refused with 429: rate limit {Rate} exceeded; retry after {RetryAfterSeconds} s")]
     public static partial void RateLimited(this ILogger logger, string functionName, Guid versionId, string rate, int retryAfterSeconds);
 
     [LoggerMessage(30, LogLevel.Information, "State is kept in Redis (store {StateId}): stopping leaves instances running for the next emulator on this store to adopt")]
