@@ -419,7 +419,16 @@ public sealed class ContainerValidator(ValidationOptions options)
     private static async Task<ContainerInspectResponse?> FindContainerAsync(DockerClient docker, Guid functionId, CancellationToken cancellationToken)
     {
         var containers = await docker.Containers.ListContainersAsync(OfFunction(functionId), cancellationToken);
-        return containers.Count == 0 ? null : await docker.Containers.InspectContainerAsync(containers[0].ID, cancellationToken);
+        try
+        {
+            return containers.Count == 0 ? null : await docker.Containers.InspectContainerAsync(containers[0].ID, cancellationToken);
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            // Removed between the list and the look: the emulator replaced a failed instance. The deployment's status
+            // says why, on the next round.
+            return null;
+        }
     }
 
     private static ContainersListParameters OfFunction(Guid functionId) => new()
