@@ -147,6 +147,16 @@ internal sealed class NvcfEmulatorClient : IDisposable
         return body.Function;
     }
 
+    /// <summary><c>DELETE /v2/nvcf/instances/{instanceId}</c>: stops and removes one instance; its version replaces it.</summary>
+    public async Task DeleteInstanceAsync(Guid instanceId, CancellationToken cancellationToken)
+    {
+        using var response = await _http.DeleteAsync($"/v2/nvcf/instances/{instanceId}", cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            await ReadAsync(response, NvcfApiJsonContext.Default.NvcfProblem, cancellationToken); // throws with the problem's detail
+        }
+    }
+
     /// <summary>The function's (or version's) resolved definition, tagged with its resource name.</summary>
     private static NvcfCreateFunctionRequest CreateRequest(NvcfFunctionResource function)
     {
@@ -220,7 +230,7 @@ internal sealed record NvcfFunctionDto(
     IReadOnlyList<string>? Tags = null);
 
 /// <param name="Gpus">What the instance runs on, e.g. "GPU 0 (H100), raw device mode (…)" or "CPU (…)".</param>
-internal sealed record NvcfInstanceDto(Guid InstanceId, string InstanceStatus, string Location, string? Gpus = null);
+internal sealed record NvcfInstanceDto(Guid InstanceId, string InstanceStatus, string Location, string? Gpus = null, DateTime InstanceCreatedAt = default);
 
 internal sealed record NvcfDeploymentRequest(IReadOnlyList<NvcfDeploymentSpecificationDto> DeploymentSpecifications);
 

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Hosting;
 namespace Aspire.Hosting;
 
 /// <summary>
-/// The operations on a function or version (Deploy, Undeploy, Redeploy, Restart instances): the dashboard commands
+/// The operations on a function or version (Deploy, Undeploy, Redeploy, Restart instances, Replace an instance): the dashboard commands
 /// that start them, the deploy of every resource when its emulator turns ready, and the gate that runs one operation
 /// at a time per resource. Operations end with the emulator's run; a function's ID, once known, is handed to its
 /// versions, which wait for it.
@@ -31,7 +31,7 @@ internal sealed class NvcfFunctionCommands(
         Restart,
     }
 
-    /// <summary>Adds the four commands to a function or version resource.</summary>
+    /// <summary>Adds the commands to a function or version resource.</summary>
     public static IResourceBuilder<NvcfFunctionResource> AddTo(IResourceBuilder<NvcfFunctionResource> builder)
     {
         AddCommand(
@@ -66,7 +66,49 @@ internal sealed class NvcfFunctionCommands(
             "ArrowClockwise",
             confirmation: null,
             Operation.Restart);
+        var resource = builder.Resource;
+        builder.WithCommand(
+            NvcfFunctionProperties.ReplaceInstanceCommand,
+            "Replace an instance",
+            context => context.Services.GetRequiredService<NvcfFunctionCommands>().ReplaceInstanceAsync(resource, context.CancellationToken),
+            new CommandOptions
+            {
+                Description = "Stops the oldest instance (its container is removed); the next instance replaces it, as after a crash.",
+                IconName = "ArrowSwap",
+                IconVariant = IconVariant.Regular,
+                UpdateState = context => CommandState(NvcfFunctionProperties.ReplaceInstanceCommand, context.ResourceSnapshot),
+            });
         return builder;
+    }
+
+    /// <summary>Deletes the resource's oldest instance through the API; the emulator starts the next one.</summary>
+    public async Task<ExecuteCommandResult> ReplaceInstanceAsync(NvcfFunctionResource function, CancellationToken cancellationToken)
+    {
+        if (function.FunctionId is not { } functionId || function.VersionId is not { } versionId)
+        {
+            return CommandResults.Failure($"'{function.Name}' is not deployed.");
+        }
+
+        try
+        {
+            using var client = NvcfEmulatorClient.Create(httpClientFactory, function.Emulator);
+            var version = await client.GetFunctionVersionAsync(functionId, versionId, cancellationToken);
+            if (version.ActiveInstances?.OrderBy(i => i.InstanceCreatedAt).FirstOrDefault() is not { } oldest)
+            {
+                return CommandResults.Failure($"'{function.Name}' has no instance to replace.");
+            }
+
+            await client.DeleteInstanceAsync(oldest.InstanceId, cancellationToken);
+            return CommandResults.Success($"Instance {oldest.InstanceId} stopped; the next instance replaces it.");
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return CommandResults.Canceled();
+        }
+        catch (HttpRequestException e)
+        {
+            return CommandResults.Failure(e.Message);
+        }
     }
 
     /// <summary>Deploy and Undeploy are offered when they change something; Redeploy once the emulator is up.</summary>
@@ -84,7 +126,8 @@ internal sealed class NvcfFunctionCommands(
         var enabled = command switch
         {
             NvcfFunctionProperties.DeployCommand => state == NvcfFunctionProperties.UndeployedState || state == KnownResourceStates.FailedToStart,
-            NvcfFunctionProperties.UndeployCommand or NvcfFunctionProperties.RestartCommand => hasDeployment,
+            NvcfFunctionProperties.UndeployCommand or NvcfFunctionProperties.RestartCommand
+                or NvcfFunctionProperties.ReplaceInstanceCommand => hasDeployment,
             _ => true,
         };
         return enabled ? ResourceCommandState.Enabled : ResourceCommandState.Disabled;

@@ -65,4 +65,7 @@ public static class NvcfFunctionProperties
 
     /// <summary>The command that replaces the running instances (new containers) with the same deployment specification and image, without a rebuild.</summary>
     public const string RestartCommand = "nvcf-restart-instances";
+
+    /// <summary>The command that stops the oldest instance (<c>DELETE /v2/nvcf/instances/{instanceId}</c>); the next replaces it, as after a crash.</summary>
+    public const string ReplaceInstanceCommand = "nvcf-replace-instance";
 }

@@ -72,6 +72,7 @@ public static class EmulatorServiceCollectionExtensions
         app.MapAssetsApi();
         app.MapSecretsApi();
         app.MapRateLimitApi();
+        app.MapInstancesApi();
         return app;
     }
 }

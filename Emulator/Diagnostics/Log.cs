@@ -109,4 +109,7 @@ internal static partial class Log
 
     [LoggerMessage(62, LogLevel.Error, "Deployments are not restored yet: {Cause}. Retrying until the state store answers")]
     public static partial void RestoreWaitingForStore(this ILogger logger, string cause);
+
+    [LoggerMessage(63, LogLevel.Information, "Deleting instance {Container} of {FunctionName} version {VersionId} on request; it is replaced as after a crash")]
+    public static partial void InstanceDeleted(this ILogger logger, string functionName, Guid versionId, string container);
 }

@@ -260,6 +260,38 @@ public sealed class DeploymentOrchestrator(
                 i.InstanceId, i.GpuSpecification, i.State, i.Container?.Name, i.Container?.Gpus, i.CreatedAt, i.UpdatedAt))]
             : [];
 
+    /// <summary>
+    /// Stops and removes one instance of any deployed version (<c>DELETE /v2/nvcf/instances/{instanceId}</c>); its
+    /// version's supervisor replaces it as after a crash. False when no deployed version has that instance.
+    /// </summary>
+    public async Task<bool> DeleteInstanceAsync(Guid instanceId, CancellationToken cancellationToken)
+    {
+        foreach (var supervisor in _supervisors.Values)
+        {
+            if (supervisor.Instances.Any(i => i.InstanceId == instanceId))
+            {
+                return await supervisor.TerminateAsync(instanceId, cancellationToken);
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// The last <paramref name="lines"/> lines an instance's container wrote to stdout and stderr: empty while its
+    /// container is being created, null when no deployed version has that instance.
+    /// </summary>
+    public async Task<string?> ReadInstanceLogsAsync(Guid instanceId, int lines, CancellationToken cancellationToken)
+    {
+        var instance = _supervisors.Values.SelectMany(s => s.Instances).FirstOrDefault(i => i.InstanceId == instanceId);
+        if (instance is null)
+        {
+            return null;
+        }
+
+        return instance.Container is { } container ? await runtime.ReadLogTailAsync(container, lines, cancellationToken) : "";
+    }
+
     private async Task DrainThenRemoveAsync(Guid functionId, Guid versionId, VersionSupervisor supervisor)
     {
         try

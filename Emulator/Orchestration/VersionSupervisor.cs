@@ -134,6 +134,25 @@ internal sealed class VersionSupervisor : IAsyncDisposable
         _signals.Writer.TryWrite(Signal.Changed);
     }
 
+    /// <summary>
+    /// Stops and removes one instance (the cloud's <c>DELETE /v2/nvcf/instances/{instanceId}</c>) on the loop: it leaves
+    /// the rotation, its container is removed, and the next reconcile replaces it as after a crash (the version is
+    /// DEGRADING meanwhile). False when the version has no such instance or no longer runs.
+    /// </summary>
+    public async Task<bool> TerminateAsync(Guid instanceId, CancellationToken cancellationToken)
+    {
+        var done = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var signal = new Signal(null, null) { Terminate = instanceId, Done = done };
+        if (_stopped is not null || !_signals.Writer.TryWrite(signal))
+        {
+            return false;
+        }
+
+        // A supervisor stopped meanwhile never reads the signal: its end answers false.
+        await Task.WhenAny(done.Task, _loop).WaitAsync(cancellationToken);
+        return done.Task.IsCompletedSuccessfully && done.Task.Result;
+    }
+
     /// <summary>Takes the version out of service: INACTIVE, no new invocations; queued and running requests go on.</summary>
     public void Retire()
     {
@@ -239,6 +258,12 @@ internal sealed class VersionSupervisor : IAsyncDisposable
 
     private async Task HandleAsync(Signal signal)
     {
+        if (signal.Terminate is { } terminate)
+        {
+            signal.Done?.TrySetResult(await TerminateOnLoopAsync(terminate));
+            return;
+        }
+
         if (signal.Instance is { } instance && !_instances.Contains(instance))
         {
             return; // already removed
@@ -342,6 +367,22 @@ internal sealed class VersionSupervisor : IAsyncDisposable
         }
 
         _snapshot = [.. _instances];
+    }
+
+    private async Task<bool> TerminateOnLoopAsync(Guid instanceId)
+    {
+        if (_instances.FirstOrDefault(i => i.InstanceId == instanceId) is not { } instance)
+        {
+            return false;
+        }
+
+        var name = instance.Container?.Name ?? instanceId.ToString();
+        var cause = $"Instance {instanceId} was deleted";
+        _logger.InstanceDeleted(Version.Name, Version.VersionId, name);
+        var spec = instance.GpuSpecification;
+        _loss = new DeploymentHealth(spec.Gpu, spec.Backend, spec.InstanceType, cause);
+        await RemoveAsync(instance);
+        return true;
     }
 
     private void StartInstance(GpuSpecification spec)
@@ -472,6 +513,11 @@ internal sealed class VersionSupervisor : IAsyncDisposable
 
     private sealed record Signal(InstanceRunner? Instance, InstanceEvent? Event)
     {
+        /// <summary>The instance to stop and remove (<see cref="TerminateAsync"/>), and whether it was found.</summary>
+        public Guid? Terminate { get; init; }
+
+        public TaskCompletionSource<bool>? Done { get; init; }
+
         public static readonly Signal Demand = new(null, null);
         public static readonly Signal Changed = new(null, null);
     }

@@ -91,6 +91,44 @@ public sealed class FunctionCommandTests(AppHostFixture fixture)
     }
 
     [Fact]
+    public async Task ReplaceAnInstanceStopsTheOldestAndTheNextTakesItsPlace()
+    {
+        using var timeout = new CancellationTokenSource(s_timeout);
+        var cancellationToken = timeout.Token;
+        var commands = fixture.App.Services.GetRequiredService<ResourceCommandService>();
+        const string name = AppHostFixture.DockerfileFunctionName;
+        await fixture.Notifications.WaitForResourceAsync(name, KnownResourceStates.Running, cancellationToken);
+        var (functionId, versionId) = Ids(name);
+        using var client = fixture.App.CreateHttpClient(AppHostFixture.EmulatorName);
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "test");
+        var versionPath = $"/v2/nvcf/functions/{functionId}/versions/{versionId}";
+        var before = await InstancesAsync(client, versionPath, cancellationToken);
+        Assert.NotEmpty(before);
+        var oldest = before.OrderBy(i => i.CreatedAt).First().Id;
+        Assert.Equal(ResourceCommandState.Enabled, CommandState(name, NvcfFunctionProperties.ReplaceInstanceCommand));
+
+        var replace = await commands.ExecuteCommandAsync(name, NvcfFunctionProperties.ReplaceInstanceCommand, cancellationToken);
+        Assert.True(replace.Success, replace.Message);
+        Assert.Contains(oldest, replace.Message, StringComparison.Ordinal);
+
+        // The oldest is gone at once; a new one, with another ID, becomes ACTIVE in its place.
+        Assert.DoesNotContain(await InstancesAsync(client, versionPath, cancellationToken), i => i.Id == oldest);
+        while (true)
+        {
+            var after = await InstancesAsync(client, versionPath, cancellationToken);
+            if (after.Length == before.Length && after.All(i => i.Status == "ACTIVE"))
+            {
+                Assert.DoesNotContain(after, i => i.Id == oldest);
+                break;
+            }
+
+            await Task.Delay(200, cancellationToken);
+        }
+
+        Assert.Equal((functionId, versionId), Ids(name));
+    }
+
+    [Fact]
     public void AFunctionBuiltFromADockerfileRunsItsBuiltImage()
     {
         Assert.True(fixture.Notifications.TryGetCurrentState(AppHostFixture.DockerfileFunctionName, out var cgi));
@@ -125,6 +163,15 @@ public sealed class FunctionCommandTests(AppHostFixture fixture)
     {
         Assert.True(fixture.Notifications.TryGetCurrentState(name, out var e));
         return e.Snapshot.Commands.FirstOrDefault(c => c.Name == command)?.State;
+    }
+
+    /// <summary>The version's instances: ID, status and when each was created.</summary>
+    private static async Task<(string Id, string Status, DateTime CreatedAt)[]> InstancesAsync(HttpClient client, string versionPath, CancellationToken cancellationToken)
+    {
+        var body = JsonNode.Parse(await client.GetStringAsync(versionPath, cancellationToken))!;
+        return body["function"]?["activeInstances"]?.AsArray()
+            .Select(i => ((string)i!["instanceId"]!, (string)i["instanceStatus"]!, (DateTime)i["instanceCreatedAt"]!))
+            .ToArray() ?? [];
     }
 
     /// <summary>The container names of the version's running instances (<c>activeInstances[].location</c>).</summary>

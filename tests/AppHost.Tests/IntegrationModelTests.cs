@@ -108,7 +108,8 @@ public sealed class IntegrationModelTests
         Assert.Equal(new NvcfDeploymentSpecification(0, 3, 8, "H100", "local.GPU.H100_1x"), resource.Deployment);
         Assert.Contains(resource.Annotations.OfType<ResourceRelationshipAnnotation>(), r => r.Resource == emulator.Resource && r.Type == "Parent");
         Assert.Equal(
-            [NvcfFunctionProperties.DeployCommand, NvcfFunctionProperties.UndeployCommand, NvcfFunctionProperties.RedeployCommand, NvcfFunctionProperties.RestartCommand],
+            [NvcfFunctionProperties.DeployCommand, NvcfFunctionProperties.UndeployCommand, NvcfFunctionProperties.RedeployCommand, NvcfFunctionProperties.RestartCommand,
+                NvcfFunctionProperties.ReplaceInstanceCommand],
             resource.Annotations.OfType<ResourceCommandAnnotation>().Select(c => c.Name));
     }
 
@@ -129,7 +130,7 @@ public sealed class IntegrationModelTests
         Assert.Same(hello.Resource.Emulator, v2.Emulator);
         Assert.Equal("hello", v2.FunctionName);
         Assert.Contains(v2.Annotations.OfType<ResourceRelationshipAnnotation>(), r => r.Resource == hello.Resource && r.Type == "Parent");
-        Assert.Equal(4, v2.Annotations.OfType<ResourceCommandAnnotation>().Count());
+        Assert.Equal(5, v2.Annotations.OfType<ResourceCommandAnnotation>().Count());
         Assert.Equal("/echo", v2.InferenceUrl);
         Assert.Equal(8080, v2.InferencePort);
         Assert.Equal("/health", v2.HealthUri);
