@@ -12,6 +12,9 @@ namespace Nvcf.Emulator;
 /// <summary>The emulator's composition: API conventions, state, runtime, orchestration and routing.</summary>
 public static class EmulatorServiceCollectionExtensions
 {
+    /// <summary>Where the OpenAPI document of the NVCF API is served.</summary>
+    public const string OpenApiRoute = "/openapi/v1.json";
+
     public static WebApplicationBuilder AddNvcfEmulator(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -25,6 +28,7 @@ public static class EmulatorServiceCollectionExtensions
 
         services.ConfigureHttpJsonOptions(o => NvcfJsonContext.Configure(o.SerializerOptions));
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.AddOpenApi();
         services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.ShapeLikeNvcf);
         services.AddExceptionHandler<ApiMiddleware.BadRequestExceptionHandler>();
         services.AddExceptionHandler<ApiMiddleware.StoreUnavailableExceptionHandler>();
@@ -72,6 +76,9 @@ public static class EmulatorServiceCollectionExtensions
         app.MapAssetsApi();
         app.MapSecretsApi();
         app.MapRateLimitApi();
+
+        // The API's description, outside /v2 so it needs no bearer token.
+        app.MapOpenApi(OpenApiRoute);
         return app;
     }
 }

@@ -19,12 +19,16 @@ public static class DeploymentsApi
     {
         var api = app.MapGroup("/v2/nvcf/deployments").WithTags("Deployments");
 
-        api.MapPost("/functions/{functionId}/versions/{versionId}", CreateDeployment);
-        api.MapGet("/functions/{functionId}/versions/{versionId}", GetDeployment);
-        api.MapPut("/functions/{functionId}/versions/{versionId}", UpdateDeployment); // deprecated
-        api.MapDelete("/functions/{functionId}/versions/{versionId}", DeleteDeployment);
-        api.MapGet("/{deploymentId}", GetDeploymentById);
-        api.MapPatch("/{deploymentId}/gpu-specifications/{gpuSpecificationId}", UpdateGpuSpecification);
+        api.MapPost("/functions/{functionId}/versions/{versionId}", CreateDeployment).WithName("CreateDeployment")
+            .WithSummary("Deploy a version onto instances");
+        api.MapGet("/functions/{functionId}/versions/{versionId}", GetDeployment).WithName("GetDeployment").WithSummary("Get a version's deployment");
+        api.MapPut("/functions/{functionId}/versions/{versionId}", UpdateDeployment).WithName("UpdateDeployment")
+            .WithSummary("Replace a deployment's specifications (deprecated: use PATCH of a GPU specification)");
+        api.MapDelete("/functions/{functionId}/versions/{versionId}", DeleteDeployment).WithName("DeleteDeployment")
+            .WithSummary("Undeploy a version, at once or gracefully");
+        api.MapGet("/{deploymentId}", GetDeploymentById).WithName("GetDeploymentById").WithSummary("Get a deployment by its ID");
+        api.MapPatch("/{deploymentId}/gpu-specifications/{gpuSpecificationId}", UpdateGpuSpecification).WithName("UpdateGpuSpecification")
+            .WithSummary("Scale one GPU specification of a deployment");
         return app;
     }
 

@@ -16,15 +16,18 @@ public static class FunctionsApi
     {
         var api = app.MapGroup("/v2/nvcf").WithTags("Functions");
 
-        api.MapPost("/functions", CreateFunction);
-        api.MapPost("/functions/{functionId}/versions", CreateVersion);
-        api.MapGet("/functions", ListFunctions);
-        api.MapGet("/functions/ids", ListFunctionIds);
-        api.MapGet("/functions/{functionId}/versions", ListVersions);
-        api.MapGet("/functions/{functionId}/versions/{versionId}", GetVersion);
-        api.MapPut("/functions/{functionId}/versions/{versionId}", UpdateVersion);
-        api.MapPut("/metadata/functions/{functionId}/versions/{versionId}", UpdateVersion); // deprecated alias
-        api.MapDelete("/functions/{functionId}/versions/{versionId}", DeleteVersion);
+        api.MapPost("/functions", CreateFunction).WithName("CreateFunction").WithSummary("Create a function and its first version");
+        api.MapPost("/functions/{functionId}/versions", CreateVersion).WithName("CreateFunctionVersion").WithSummary("Add a version to a function");
+        api.MapGet("/functions", ListFunctions).WithName("ListFunctions").WithSummary("List functions (every version), filtered by visibility");
+        api.MapGet("/functions/ids", ListFunctionIds).WithName("ListFunctionIds").WithSummary("List function IDs, filtered by visibility");
+        api.MapGet("/functions/{functionId}/versions", ListVersions).WithName("ListFunctionVersions").WithSummary("List a function's versions");
+        api.MapGet("/functions/{functionId}/versions/{versionId}", GetVersion).WithName("GetFunctionVersion").WithSummary("Get a function version with its instances");
+        api.MapPut("/functions/{functionId}/versions/{versionId}", UpdateVersion).WithName("UpdateFunctionVersion")
+            .WithSummary("Update a version's tags, rate limit, models and LLM settings");
+        api.MapPut("/metadata/functions/{functionId}/versions/{versionId}", UpdateVersion).WithName("UpdateFunctionVersionMetadata")
+            .WithSummary("Update a version's metadata (deprecated alias of PUT /v2/nvcf/functions/{functionId}/versions/{versionId})");
+        api.MapDelete("/functions/{functionId}/versions/{versionId}", DeleteVersion).WithName("DeleteFunctionVersion")
+            .WithSummary("Delete a version; a deployed one is undeployed at once");
         return app;
     }
 

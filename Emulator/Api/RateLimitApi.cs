@@ -15,8 +15,10 @@ public static class RateLimitApi
     public static IEndpointRouteBuilder MapRateLimitApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/v2/nvcf/ratelimit").WithTags("Rate limits");
-        api.MapPut("/functions/{functionId}/versions/{versionId}", UpdateRateLimit);
-        api.MapDelete("/functions/{functionId}/versions/{versionId}", DeleteRateLimit);
+        api.MapPut("/functions/{functionId}/versions/{versionId}", UpdateRateLimit).WithName("UpdateRateLimit")
+            .WithSummary("Replace a version's rate limit (deprecated), applied at once");
+        api.MapDelete("/functions/{functionId}/versions/{versionId}", DeleteRateLimit).WithName("DeleteRateLimit")
+            .WithSummary("Remove a version's rate limit, at once");
         return app;
     }
 

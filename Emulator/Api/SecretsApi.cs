@@ -15,7 +15,8 @@ public static class SecretsApi
 {
     public static IEndpointRouteBuilder MapSecretsApi(this IEndpointRouteBuilder app)
     {
-        app.MapPut("/v2/nvcf/secrets/functions/{functionId}/versions/{versionId}", UpdateSecrets).WithTags("Secrets");
+        app.MapPut("/v2/nvcf/secrets/functions/{functionId}/versions/{versionId}", UpdateSecrets).WithTags("Secrets")
+            .WithName("UpdateSecrets").WithSummary("Update a version's secrets by name; running instances see them at once");
         return app;
     }
 
