@@ -60,6 +60,8 @@ public static class EmulatorServiceCollectionExtensions
         services.AddSingleton<PendingInvocations>();
         services.AddSingleton<LargeResults>();
         services.AddSingleton<DeploymentOrchestrator>();
+        services.AddSingleton<DeploymentService>();
+        services.AddSingleton<FunctionService>();
         services.AddHostedService(sp => sp.GetRequiredService<DeploymentOrchestrator>());
         services.AddSingleton<GrpcInvocationListener>();
         services.AddHostedService(sp => sp.GetRequiredService<GrpcInvocationListener>());
