@@ -110,6 +110,36 @@ public sealed class FunctionService(IFunctionStore store, KeyedLock locks, Deplo
     }
 
     /// <summary>
+    /// Merges the given secrets into the version's (a new value wins; docs/nvcf-contract.md#secrets-api). Adding the
+    /// first secrets is allowed only while the version is INACTIVE; once it has secrets they can be updated in any
+    /// status, and its running instances see them at once.
+    /// </summary>
+    public async Task<Outcome<FunctionVersion>> UpdateSecretsAsync(Guid functionId, Guid versionId, List<SecretDto>? requested, CancellationToken cancellationToken)
+    {
+        if (FunctionValidation.ValidateSecretsUpdate(functionId, versionId, requested) is { } error)
+        {
+            return Rejection.Invalid(error);
+        }
+
+        using var _ = await locks.AcquireAsync(functionId, cancellationToken);
+        var version = await store.GetVersionAsync(functionId, versionId, cancellationToken);
+        if (version is null)
+        {
+            return Rejection.VersionNotFound(functionId, versionId, NcaId);
+        }
+
+        if (version.Status != FunctionStatus.Inactive && version.Secrets.Count == 0)
+        {
+            return Rejection.Invalid($"Function id '{functionId}', version '{versionId}': Add secrets only when the function is 'INACTIVE'");
+        }
+
+        var secrets = Secret.Merge(version.Secrets, [.. requested!.Select(s => s.ToDomain())]);
+        var updated = await store.UpdateVersionAsync(functionId, versionId, v => v with { Secrets = secrets }, cancellationToken);
+        orchestrator.UpdateSecrets(versionId, secrets);
+        return updated ?? version with { Secrets = secrets };
+    }
+
+    /// <summary>
     /// Deletes a version; a deployed one is undeployed at once, its containers removed
     /// (docs/nvcf-contract.md#function-endpoints).
     /// </summary>
