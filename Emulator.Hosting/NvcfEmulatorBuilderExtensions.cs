@@ -49,6 +49,7 @@ public static class NvcfEmulatorBuilderExtensions
         return builder.AddResource(resource)
             .WithArgs(emulatorPath)
             .WithHttpEndpoint(name: NvcfEmulatorResource.HttpEndpointName)
+            .WithUrlForEndpoint(NvcfEmulatorResource.HttpEndpointName, e => new() { Url = $"{e.Url}/openapi/v1.json", DisplayText = "OpenAPI" })
             .WithEndpoint(name: NvcfEmulatorResource.GrpcEndpointName, scheme: "tcp") // not "http": a second HTTP/1.1 listener it is not
             .WithEnvironment("ASPNETCORE_URLS", ReferenceExpression.Create($"http://127.0.0.1:{http.Property(EndpointProperty.TargetPort)}"))
             .WithEnvironment("Emulator__GrpcUrl", ReferenceExpression.Create($"http://127.0.0.1:{grpc.Property(EndpointProperty.TargetPort)}"))

@@ -12,6 +12,9 @@ namespace Nvcf.Emulator;
 /// <summary>The emulator's composition: API conventions, state, runtime, orchestration and routing.</summary>
 public static class EmulatorServiceCollectionExtensions
 {
+    /// <summary>Where the OpenAPI document of the NVCF API is served.</summary>
+    public const string OpenApiRoute = "/openapi/v1.json";
+
     public static WebApplicationBuilder AddNvcfEmulator(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -25,6 +28,7 @@ public static class EmulatorServiceCollectionExtensions
 
         services.ConfigureHttpJsonOptions(o => NvcfJsonContext.Configure(o.SerializerOptions));
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.AddOpenApi();
         services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.ShapeLikeNvcf);
         services.AddExceptionHandler<ApiMiddleware.BadRequestExceptionHandler>();
         services.AddExceptionHandler<ApiMiddleware.StoreUnavailableExceptionHandler>();
@@ -56,6 +60,8 @@ public static class EmulatorServiceCollectionExtensions
         services.AddSingleton<PendingInvocations>();
         services.AddSingleton<LargeResults>();
         services.AddSingleton<DeploymentOrchestrator>();
+        services.AddSingleton<DeploymentService>();
+        services.AddSingleton<FunctionService>();
         services.AddHostedService(sp => sp.GetRequiredService<DeploymentOrchestrator>());
         services.AddSingleton<GrpcInvocationListener>();
         services.AddHostedService(sp => sp.GetRequiredService<GrpcInvocationListener>());
@@ -73,6 +79,9 @@ public static class EmulatorServiceCollectionExtensions
         app.MapSecretsApi();
         app.MapRateLimitApi();
         app.MapInstancesApi();
+
+        // The API's description, outside /v2 so it needs no bearer token.
+        app.MapOpenApi(OpenApiRoute);
         return app;
     }
 }

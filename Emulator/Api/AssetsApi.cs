@@ -19,11 +19,12 @@ public static class AssetsApi
     public static IEndpointRouteBuilder MapAssetsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/v2/nvcf/assets").WithTags("Assets");
-        api.MapPost("/", CreateAsset);
-        api.MapGet("/", (AssetStore assets) => TypedResults.Ok(new AssetListResponse([.. assets.List().Select(AssetDto.From)])));
-        api.MapGet("/{assetId}", GetAsset);
-        api.MapDelete("/{assetId}", DeleteAsset);
-        app.MapPut(UploadPrefix + "/{assetId}", Upload).WithTags("Assets");
+        api.MapPost("/", CreateAsset).WithName("CreateAsset").WithSummary("Create an asset and get its upload URL");
+        api.MapGet("/", (AssetStore assets) => TypedResults.Ok(new AssetListResponse([.. assets.List().Select(AssetDto.From)])))
+            .WithName("ListAssets").WithSummary("List assets");
+        api.MapGet("/{assetId}", GetAsset).WithName("GetAsset").WithSummary("Get an asset");
+        api.MapDelete("/{assetId}", DeleteAsset).WithName("DeleteAsset").WithSummary("Delete an asset");
+        app.MapPut(UploadPrefix + "/{assetId}", Upload).WithTags("Assets").WithName("UploadAsset").WithSummary("Upload an asset's content (its presigned URL)");
         return app;
     }
 

@@ -20,7 +20,7 @@ public static class ClusterGroupsApi
     {
         app.MapGet("/v2/nvcf/clusterGroups", async (IFunctionRuntime runtime, IOptions<EmulatorOptions> options, CancellationToken cancellationToken) =>
                 TypedResults.Ok(Describe(await runtime.GetGpuPassthroughAsync(cancellationToken), options.Value.NcaId)))
-            .WithTags("Cluster groups");
+            .WithTags("Cluster groups").WithName("ListClusterGroups").WithSummary("List cluster groups: this host, its GPUs and instance types");
         return app;
     }
 

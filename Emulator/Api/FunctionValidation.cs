@@ -5,13 +5,16 @@ using Nvcf.Emulator.Domain;
 namespace Nvcf.Emulator.Api;
 
 /// <summary>
-/// The control plane's validation of function requests (docs/nvcf-contract.md#create-request,
-/// docs/nvcf-contract.md#rate-limits, docs/nvcf-contract.md#update-request), with its messages. Each method returns null
+/// The control plane's validation of function and deployment requests (docs/nvcf-contract.md#create-request,
+/// docs/nvcf-contract.md#rate-limits, docs/nvcf-contract.md#update-request, docs/nvcf-contract.md#deployments), with its
+/// messages; the services of <c>Orchestration</c> call it before any change. Each method returns null
 /// when the request is valid, else the <c>detail</c> of the 400 answer.
 /// </summary>
 public static partial class FunctionValidation
 {
     private const string CreateObject = "createFunctionRequest";
+    private const string DeploymentObject = "functionDeploymentRequest";
+    private const string MinAboveMax = "Invalid request: 'minInstances' must be lesser than or equal to 'maxInstances'";
 
     /// <summary>A rate string: <c>count-unit</c>, comma-separated, each unit (S, M, H, D) at most once.</summary>
     private const string RateRegex = @"^(?!.*-([SMHD]).*-\1)[1-9]\d*-[SMHD](,\s*[1-9]\d*-[SMHD])*$";
@@ -170,6 +173,56 @@ public static partial class FunctionValidation
 
         return ValidateTags("updateFunctionRequest", r.Tags) ?? ValidateRateLimit("updateFunctionRequest", r.RateLimit);
     }
+
+    /// <summary>The specifications of <c>POST</c> and <c>PUT /v2/nvcf/deployments/functions/{id}/versions/{vid}</c>.</summary>
+    public static string? ValidateDeploymentSpecifications(List<GpuSpecificationDto>? specifications)
+    {
+        if (specifications is not { Count: > 0 })
+        {
+            return Field(DeploymentObject, "deploymentSpecifications", null, "must not be empty");
+        }
+
+        foreach (var s in specifications)
+        {
+            if (string.IsNullOrWhiteSpace(s.Gpu))
+            {
+                return Field(DeploymentObject, "deploymentSpecifications.gpu", s.Gpu, "must not be blank");
+            }
+
+            if (string.IsNullOrWhiteSpace(s.InstanceType))
+            {
+                return Field(DeploymentObject, "deploymentSpecifications.instanceType", s.InstanceType, "must not be blank");
+            }
+
+            if (s.MaxInstances is null or < 1)
+            {
+                return Field(DeploymentObject, "deploymentSpecifications.maxInstances", s.MaxInstances, "must be greater than or equal to 1");
+            }
+
+            if (s.MinInstances is null or < 0)
+            {
+                return Field(DeploymentObject, "deploymentSpecifications.minInstances", s.MinInstances, "must be greater than or equal to 0");
+            }
+
+            if (s.MinInstances > s.MaxInstances)
+            {
+                return MinAboveMax;
+            }
+
+            if (s.MaxRequestConcurrency is < 1 or > GpuSpecification.MaxRequestConcurrencyLimit)
+            {
+                return Field(DeploymentObject, "deploymentSpecifications.maxRequestConcurrency", s.MaxRequestConcurrency, "must be between 1 and 16384");
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The instance counts of one GPU specification as <c>PATCH …/gpu-specifications/{id}</c> leaves them.</summary>
+    public static string? ValidateInstanceCounts(int minInstances, int maxInstances) =>
+        minInstances < 0 || maxInstances < 1 ? "Invalid request: 'minInstances' must be at least 0 and 'maxInstances' at least 1"
+        : minInstances > maxInstances ? MinAboveMax
+        : null;
 
     /// <summary>Spring's bean-validation message shape.</summary>
     public static string Field(string objectName, string field, object? rejected, string message) =>

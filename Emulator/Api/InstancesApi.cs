@@ -19,8 +19,12 @@ public static class InstancesApi
     public static IEndpointRouteBuilder MapInstancesApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/v2/nvcf/instances").WithTags("Instances");
-        api.MapDelete("/{instanceId}", DeleteInstance);
-        api.MapGet("/{instanceId}/logs", GetInstanceLogs);
+        api.MapDelete("/{instanceId}", DeleteInstance)
+            .WithName("DeleteInstance")
+            .WithSummary("Stops and removes one instance's container; its version replaces it as after a crash");
+        api.MapGet("/{instanceId}/logs", GetInstanceLogs)
+            .WithName("GetInstanceLogs")
+            .WithSummary("The last lines of an instance's container output (?tail=N, 100 by default), as text");
         return app;
     }
 

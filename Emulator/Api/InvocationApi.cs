@@ -17,20 +17,24 @@ public static partial class InvocationApi
     {
         var pexec = app.MapGroup("/v2/nvcf/pexec").WithTags("Invocation");
         pexec.MapPost("/functions/{functionId}", (Guid functionId, HttpContext context, InvocationService invocations, AssetStore assets) =>
-            Pexec(context, functionId, null, invocations, assets));
+            Pexec(context, functionId, null, invocations, assets))
+            .WithName("InvokeFunction").WithSummary("Invoke a function (any deployed version)");
         pexec.MapPost("/functions/{functionId}/versions/{versionId}", (Guid functionId, Guid versionId, HttpContext context, InvocationService invocations, AssetStore assets) =>
-            Pexec(context, functionId, versionId, invocations, assets));
-        pexec.MapGet("/status/{requestId}", PexecStatus);
+            Pexec(context, functionId, versionId, invocations, assets))
+            .WithName("InvokeFunctionVersion").WithSummary("Invoke one version of a function");
+        pexec.MapGet("/status/{requestId}", PexecStatus).WithName("GetInvocationStatus").WithSummary("Poll a pending invocation for its result");
 
         var exec = app.MapGroup("/v2/nvcf/exec").WithTags("Invocation");
         exec.MapPost("/functions/{functionId}", (Guid functionId, EnvelopeRequest body, HttpContext context, InvocationService invocations, AssetStore assets) =>
-            Exec(context, functionId, null, body, invocations, assets));
+            Exec(context, functionId, null, body, invocations, assets))
+            .WithName("ExecFunction").WithSummary("Invoke a function through the envelope API (any deployed version)");
         exec.MapPost("/functions/{functionId}/versions/{versionId}", (Guid functionId, Guid versionId, EnvelopeRequest body, HttpContext context, InvocationService invocations, AssetStore assets) =>
-            Exec(context, functionId, versionId, body, invocations, assets));
-        exec.MapGet("/status/{requestId}", ExecStatus);
+            Exec(context, functionId, versionId, body, invocations, assets))
+            .WithName("ExecFunctionVersion").WithSummary("Invoke one version of a function through the envelope API");
+        exec.MapGet("/status/{requestId}", ExecStatus).WithName("GetExecStatus").WithSummary("Poll a pending envelope invocation for its result");
 
         app.MapGet(LargeResults.RoutePrefix + "/{requestId}.zip", (Guid requestId, HttpRequest request, LargeResults results) => results.Download(requestId, request))
-            .WithTags("Invocation");
+            .WithTags("Invocation").WithName("DownloadLargeResult").WithSummary("Download a result too large to return inline (a zip)");
         return app;
     }
 

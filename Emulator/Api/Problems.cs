@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Nvcf.Emulator.Orchestration;
 
 namespace Nvcf.Emulator.Api;
 
@@ -15,6 +16,13 @@ public static class Problems
     public static ProblemHttpResult NotFound(string detail) => Create(StatusCodes.Status404NotFound, detail);
 
     public static ProblemHttpResult Conflict(string detail) => Create(StatusCodes.Status409Conflict, detail);
+
+    /// <summary>A control-plane <see cref="Rejection"/> as HTTP: the one place where its kind becomes a status code.</summary>
+    public static ProblemHttpResult From(Rejection rejection) => rejection.Kind switch
+    {
+        RejectionKind.NotFound => NotFound(rejection.Detail),
+        _ => BadRequest(rejection.Detail),
+    };
 
     public static ProblemHttpResult Create(int status, string detail, string? type = null)
     {

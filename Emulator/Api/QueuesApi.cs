@@ -16,10 +16,12 @@ public static class QueuesApi
     {
         var api = app.MapGroup("/v2/nvcf/queues").WithTags("Queues");
         api.MapGet("/functions/{functionId}", (Guid functionId, IFunctionStore store, FunctionRouter router, IOptions<EmulatorOptions> options, CancellationToken ct) =>
-            Queues(functionId, null, store, router, options.Value, ct));
+            Queues(functionId, null, store, router, options.Value, ct))
+            .WithName("GetFunctionQueues").WithSummary("Queue length of every deployed version of a function");
         api.MapGet("/functions/{functionId}/versions/{versionId}", (Guid functionId, Guid versionId, IFunctionStore store, FunctionRouter router, IOptions<EmulatorOptions> options, CancellationToken ct) =>
-            Queues(functionId, versionId, store, router, options.Value, ct));
-        api.MapGet("/{requestId}/position", Position);
+            Queues(functionId, versionId, store, router, options.Value, ct))
+            .WithName("GetFunctionVersionQueue").WithSummary("Queue length of one deployed version");
+        api.MapGet("/{requestId}/position", Position).WithName("GetQueuePosition").WithSummary("Position of a pending request in its queue");
         return app;
     }
 
