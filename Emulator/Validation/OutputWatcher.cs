@@ -17,6 +17,7 @@ public sealed class OutputWatcher(string instancesFolder)
 
     private readonly Lock _lock = new();
     private readonly Dictionary<string, long> _outputs = [];
+    private readonly Dictionary<Guid, HashSet<string>> _present = [];
     private readonly HashSet<string> _misplaced = [];
     private readonly List<string> _progressErrors = [];
     private readonly Dictionary<string, DateTime> _progressSeen = [];
@@ -103,6 +104,7 @@ public sealed class OutputWatcher(string instancesFolder)
                         continue;
                     }
 
+                    var present = new HashSet<string>(StringComparer.Ordinal);
                     foreach (var file in Directory.EnumerateFiles(entry, "*", SearchOption.AllDirectories))
                     {
                         var relative = Path.GetRelativePath(entry, file).Replace(Path.DirectorySeparatorChar, '/');
@@ -113,18 +115,41 @@ public sealed class OutputWatcher(string instancesFolder)
                         else
                         {
                             var length = new FileInfo(file).Length;
+                            present.Add(relative);
                             lock (_lock)
                             {
                                 _outputs[relative] = length;
                             }
                         }
                     }
+
+                    ForgetTransient(requestId, present);
                 }
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // Folders come and go with each request: the next scan sees what is there then.
+        }
+    }
+
+    /// <summary>
+    /// A file seen in one scan and gone in the next while its request's folder is still there was a temporary (such as
+    /// the file a progress report is written to before its rename), not a large output.
+    /// </summary>
+    private void ForgetTransient(Guid requestId, HashSet<string> present)
+    {
+        lock (_lock)
+        {
+            if (_present.TryGetValue(requestId, out var before))
+            {
+                foreach (var gone in before.Where(name => !present.Contains(name)))
+                {
+                    _outputs.Remove(gone);
+                }
+            }
+
+            _present[requestId] = present;
         }
     }
 

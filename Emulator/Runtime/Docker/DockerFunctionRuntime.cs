@@ -27,6 +27,7 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
     private readonly OwnerLease _lease;
     private readonly SemaphoreSlim _networks = new(1, 1);
     private readonly Dictionary<string, int> _joining = new(StringComparer.Ordinal);
+    private readonly bool _engineIsLocal;
     private GpuPassthrough? _gpu;
 
     public DockerFunctionRuntime(
@@ -52,6 +53,7 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
         }
 
         _client = builder.Build();
+        _engineIsLocal = IsLocalEngine(_options.Endpoint);
     }
 
     /// <remarks>
@@ -598,17 +600,19 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
     }
 
     /// <summary>
-    /// Container TCP port → the address the emulator reaches it at: the published host port on a bridge, or the
-    /// exposed port itself on the host's network (nothing is published there).
+    /// Container TCP port → the address the emulator reaches it at: on a bridge, the container's own address and port
+    /// when <see cref="BridgeAddress"/> allows (no <c>docker-proxy</c> in between), else the published host port; on the
+    /// host's network, the exposed port itself (nothing is published there). Computed again for adopted containers.
     /// </summary>
     private Dictionary<int, Uri> ReachableEndpoints(ContainerInspectResponse inspected)
     {
         var endpoints = new Dictionary<int, Uri>();
-        if (IsHostNetwork(inspected.HostConfig?.NetworkMode))
+        var host = IsHostNetwork(inspected.HostConfig?.NetworkMode) ? _options.PublishAddress : BridgeAddress(inspected);
+        if (host is not null)
         {
             foreach (var port in (inspected.Config?.ExposedPorts?.Keys ?? []).Select(TcpPort).OfType<int>())
             {
-                endpoints[port] = Endpoint(port.ToString(CultureInfo.InvariantCulture));
+                endpoints[port] = new Uri($"http://{host}:{port.ToString(CultureInfo.InvariantCulture)}");
             }
 
             return endpoints;
@@ -623,6 +627,74 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
         }
 
         return endpoints;
+    }
+
+    /// <summary>
+    /// The container's IPv4 address on its bridge network (the emulator's own network first), when the emulator is to
+    /// reach it there (<see cref="DockerRuntimeOptions.ReachInstancesBy"/>); null to use its published ports.
+    /// </summary>
+    private string? BridgeAddress(ContainerInspectResponse inspected)
+    {
+        if (_options.ReachInstancesBy == InstanceReach.PublishedPort || (_options.ReachInstancesBy == InstanceReach.Auto && !_engineIsLocal))
+        {
+            return null;
+        }
+
+        var network = (inspected.NetworkSettings?.Networks ?? new Dictionary<string, EndpointSettings>())
+            .Where(n => !string.IsNullOrEmpty(n.Value?.IPAddress))
+            .OrderBy(n => n.Key.StartsWith(NetworkPrefix, StringComparison.Ordinal) ? 0 : 1)
+            .Select(n => n.Value)
+            .FirstOrDefault();
+        if (network is null)
+        {
+            return null;
+        }
+
+        return _options.ReachInstancesBy == InstanceReach.BridgeAddress || IsLocalAddress(network.Gateway) ? network.IPAddress : null;
+    }
+
+    /// <summary>
+    /// Whether an engine endpoint is on this machine: a unix socket or named pipe, or TCP to a loopback address. With no
+    /// endpoint configured, <c>DOCKER_HOST</c> decides, then the local socket.
+    /// </summary>
+    internal static bool IsLocalEngine(string? endpoint)
+    {
+        endpoint = !string.IsNullOrEmpty(endpoint) ? endpoint : Environment.GetEnvironmentVariable("DOCKER_HOST");
+        if (string.IsNullOrEmpty(endpoint))
+        {
+            return true;
+        }
+
+        if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri))
+        {
+            return false;
+        }
+
+        return uri.Scheme is "unix" or "npipe"
+            || (uri.Scheme is "tcp" or "http" or "https" && (uri.IsLoopback || System.Net.IPAddress.TryParse(uri.Host, out var ip) && System.Net.IPAddress.IsLoopback(ip)));
+    }
+
+    /// <summary>
+    /// Whether a bridge's gateway is an address of one of this process's network interfaces: then the bridge is on this
+    /// network namespace's host and its containers are routed to directly (not so from another container's network, nor
+    /// for an engine in a VM, as with Docker Desktop).
+    /// </summary>
+    private static bool IsLocalAddress(string? gateway)
+    {
+        if (!System.Net.IPAddress.TryParse(gateway, out var address))
+        {
+            return false;
+        }
+
+        try
+        {
+            return System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+                .Any(i => i.GetIPProperties().UnicastAddresses.Any(a => a.Address.Equals(address)));
+        }
+        catch (System.Net.NetworkInformation.NetworkInformationException)
+        {
+            return false;
+        }
     }
 
     /// <summary>8000 for <c>8000/tcp</c>; null for other protocols.</summary>

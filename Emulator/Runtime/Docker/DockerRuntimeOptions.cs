@@ -17,6 +17,14 @@ public sealed class DockerRuntimeOptions
     /// </summary>
     public string? NetworkMode { get; set; }
 
+    /// <summary>
+    /// How the emulator reaches an instance's ports on a bridge network: <see cref="InstanceReach.Auto"/> (the default)
+    /// takes the container's own address on that network when the engine is local and this process routes to the
+    /// bridge (its gateway is an address of this machine: the host, or a container on the host's network), else the
+    /// published port, as for a remote engine (<c>DOCKER_HOST=tcp://other-host</c>) or one in a VM.
+    /// </summary>
+    public InstanceReach ReachInstancesBy { get; set; } = InstanceReach.Auto;
+
     /// <summary>How often the emulator renews its owner lease (<see cref="OwnerLease"/>), the proof that it still runs.</summary>
     public TimeSpan OwnerLeaseRenewal { get; set; } = TimeSpan.FromSeconds(5);
 
@@ -28,4 +36,17 @@ public sealed class DockerRuntimeOptions
 
     /// <summary>How long a stopping container may take before it is killed.</summary>
     public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>How the emulator reaches an instance's ports (<see cref="DockerRuntimeOptions.ReachInstancesBy"/>).</summary>
+public enum InstanceReach
+{
+    /// <summary>The container's own address when it is reachable from here, else the published port.</summary>
+    Auto,
+
+    /// <summary>Always the container's own address on its network and the container's port (no <c>docker-proxy</c> in between).</summary>
+    BridgeAddress,
+
+    /// <summary>Always the port published on <see cref="DockerRuntimeOptions.PublishAddress"/>.</summary>
+    PublishedPort,
 }
