@@ -51,41 +51,10 @@ wrk | dotnet) ;;
     ;;
 esac
 
-die() {
-    printf 'bench: error: %s\n' "$*" >&2
-    exit 1
-}
-
-quietly() { # DESCRIPTION COMMAND...: runs COMMAND, showing its output only when it fails
-    local what=$1 out rc=0
-    shift
-    out=$(mktemp)
-    "$@" >"$out" 2>&1 </dev/null || rc=$?
-    if ((rc != 0)); then
-        tail -n 60 "$out" >&2
-        rm -f "$out"
-        die "$what failed (exit $rc)"
-    fi
-    rm -f "$out"
-}
-
-as_root() {
-    if ((EUID == 0)); then
-        "$@"
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo "$@"
-    else
-        die "'$*' needs root, and there is no sudo"
-    fi
-}
-
-apt_install() { # PACKAGE...
-    command -v apt-get >/dev/null 2>&1 ||
-        die "this needs: $* - there is no apt-get here, so install them by hand (or use --client dotnet)"
-    echo "bench: installing $* (apt-get)" >&2
-    quietly "apt-get update" as_root apt-get update -q
-    quietly "apt-get install $*" as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"
-}
+tool=bench
+apt_hint=" (or use --client dotnet)"
+# shellcheck source=eng/lib/build-common.sh
+source "$repo_root/eng/lib/build-common.sh"
 
 # The native echo image: built when no image of this echo.c (its hash is the tag) is there yet.
 native_echo_image() {

@@ -40,46 +40,9 @@ for d in /usr/sbin /sbin; do
 done
 
 say() { printf 'setup: %s\n' "$*"; }
-die() {
-    printf 'setup: error: %s\n' "$*" >&2
-    exit 1
-}
-
-# Runs a command with its output kept aside; shows the tail of it only if the command fails.
-quietly() { # DESCRIPTION COMMAND...
-    local what=$1 out rc=0
-    shift
-    out=$(mktemp)
-    "$@" >"$out" 2>&1 || rc=$?
-    if ((rc != 0)); then
-        tail -n 40 "$out" >&2
-        rm -f "$out"
-        die "$what failed (exit $rc)"
-    fi
-    rm -f "$out"
-}
-
-as_root() {
-    if ((EUID == 0)); then
-        "$@"
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo "$@"
-    else
-        die "'$*' needs root, and there is no sudo"
-    fi
-}
-
-apt_updated=
-apt_install() { # PACKAGE...
-    command -v apt-get >/dev/null 2>&1 ||
-        die "this machine needs: $* - there is no apt-get here, so install them by hand"
-    if [[ -z $apt_updated ]]; then
-        quietly "apt-get update" as_root apt-get update -q
-        apt_updated=1
-    fi
-    say "installing $* (apt-get)"
-    quietly "apt-get install $*" as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"
-}
+tool=setup
+# shellcheck source=eng/lib/build-common.sh
+source "$repo_root/eng/lib/build-common.sh"
 
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
