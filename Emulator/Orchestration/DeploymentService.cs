@@ -50,7 +50,7 @@ public sealed class DeploymentService(IFunctionStore store, KeyedLock locks, Dep
             return Rejection.Invalid(error);
         }
 
-        var specifications = requested!.Select(s => ToDomain(s, Guid.NewGuid())).ToList();
+        var specifications = requested!.Select(s => s.ToDomain(Guid.NewGuid())).ToList();
         if (await Quotas.CheckDeploymentAsync(versionId, specifications, store, options.Value, cancellationToken) is { } quota)
         {
             return Rejection.Invalid(quota);
@@ -117,7 +117,7 @@ public sealed class DeploymentService(IFunctionStore store, KeyedLock locks, Dep
                 return Rejection.Invalid($"Invalid request: GPU type and backend of gpu-specification '{existing.GpuSpecificationId}' cannot change");
             }
 
-            specifications.Add(ToDomain(asked, existing?.GpuSpecificationId ?? Guid.NewGuid()));
+            specifications.Add(asked.ToDomain(existing?.GpuSpecificationId ?? Guid.NewGuid()));
         }
 
         if (await Quotas.CheckDeploymentAsync(versionId, specifications, store, options.Value, cancellationToken) is { } quota)
@@ -197,21 +197,4 @@ public sealed class DeploymentService(IFunctionStore store, KeyedLock locks, Dep
     }
 
     private static Rejection DeploymentNotFound(Guid versionId) => Rejection.NotFound($"Function version '{versionId}': Deployment not found");
-
-    private static GpuSpecification ToDomain(GpuSpecificationDto s, Guid id) => new()
-    {
-        GpuSpecificationId = id,
-        Gpu = s.Gpu!,
-        InstanceType = s.InstanceType!,
-        Backend = s.Backend,
-        MinInstances = s.MinInstances!.Value,
-        MaxInstances = s.MaxInstances!.Value,
-        MaxRequestConcurrency = s.MaxRequestConcurrency ?? GpuSpecification.DefaultMaxRequestConcurrency,
-        AvailabilityZones = s.AvailabilityZones,
-        Configuration = s.Configuration,
-        Clusters = s.Clusters,
-        Regions = s.Regions,
-        Attributes = s.Attributes,
-        AutoscalingConfiguration = s.AutoscalingConfiguration,
-    };
 }

@@ -41,6 +41,24 @@ public sealed record GpuSpecificationDto
     /// </summary>
     public string? Placement { get; init; }
 
+    /// <summary>The specification as the domain keeps it, under <paramref name="id"/>; call only once the request is validated.</summary>
+    public GpuSpecification ToDomain(Guid id) => new()
+    {
+        GpuSpecificationId = id,
+        Gpu = Gpu!,
+        InstanceType = InstanceType!,
+        Backend = Backend,
+        MinInstances = MinInstances!.Value,
+        MaxInstances = MaxInstances!.Value,
+        MaxRequestConcurrency = MaxRequestConcurrency ?? GpuSpecification.DefaultMaxRequestConcurrency,
+        AvailabilityZones = AvailabilityZones,
+        Configuration = Configuration,
+        Clusters = Clusters,
+        Regions = Regions,
+        Attributes = Attributes,
+        AutoscalingConfiguration = AutoscalingConfiguration,
+    };
+
     public static GpuSpecificationDto From(GpuSpecification s, GpuPassthrough? gpu = null) => new()
     {
         GpuSpecificationId = s.GpuSpecificationId,
