@@ -112,7 +112,8 @@ public sealed class VersionRateLimiter
             var (count, end) = window.Hit(now);
             if (count > window.Spec.Limit)
             {
-                resetAt = Math.Max(resetAt, end);
+                // A window opened by a request that read the clock after this one ends at most one period from now.
+                resetAt = Math.Max(resetAt, Math.Min(end, now + window.Period));
             }
         }
 
@@ -175,10 +176,12 @@ public sealed class VersionRateLimiter
     /// <summary>A fixed window: it opens with the first request after the last one ended and counts every request in it.</summary>
     private sealed class RateWindow(RateSpec spec, TimeProvider time)
     {
-        private readonly long _period = ToTicks(spec.Period, time);
         private Span? _current;
 
         public RateSpec Spec { get; } = spec;
+
+        /// <summary>The window's length in timestamp ticks.</summary>
+        public long Period { get; } = ToTicks(spec.Period, time);
 
         /// <summary>Counts one request at <paramref name="now"/>; returns the window's count with it and when it ends.</summary>
         public (long Count, long End) Hit(long now)
@@ -191,7 +194,7 @@ public sealed class VersionRateLimiter
                     return (Interlocked.Increment(ref current.Count), current.End);
                 }
 
-                var opened = new Span(now + _period);
+                var opened = new Span(now + Period);
                 if (Interlocked.CompareExchange(ref _current, opened, current) == current)
                 {
                     return (1, opened.End);
