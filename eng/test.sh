@@ -9,7 +9,7 @@
 # Usage: eng/test.sh [dotnet test arguments...]     e.g. eng/test.sh --filter "FullyQualifiedName~Queue"
 #   NVCF_SOLUTION   the solution or project to test (default: Emulator.sln, else Emulator.slnx, at the repo root)
 #   NVCF_SKIP_SETUP=1  don't run eng/setup.sh first
-#   NVCF_SKIP_BENCH=1  don't run the benchmark's smoke run (eng/bench.sh --smoke) after the tests
+#   NVCF_SKIP_BENCH=1  don't run the benchmark's smoke runs (eng/bench.sh --smoke, with --scale and --pending 300) after the tests
 #   NVCF_SKIP_PACKAGES=1  don't pack, and don't run the package tests (the arguments apply to both test runs)
 set -euo pipefail
 
@@ -59,6 +59,8 @@ run_all() {
     # The benchmark's smoke run (seconds of load, no goal judged), so the harness cannot rot.
     if [[ ${NVCF_SKIP_BENCH:-0} != 1 ]]; then
         bash eng/bench.sh --smoke || rc=$?
+        NVCF_BENCH_NO_BUILD=1 bash eng/bench.sh --smoke --scale || rc=$?
+        NVCF_BENCH_NO_BUILD=1 bash eng/bench.sh --smoke --pending 300 || rc=$?
     fi
     return "$rc"
 }

@@ -19,18 +19,30 @@ namespace Nvcf.Emulator.Routing;
 internal sealed class StreamingRequestContent : HttpContent
 {
     private const int BufferSize = 64 * 1024;
-    private const int InMemoryBytes = 1024 * 1024;
+
+    /// <summary>
+    /// A taken-over body past this size goes to a temporary file. One byte over <see cref="FileBufferingReadStream"/>'s
+    /// largest rented buffer (1 MiB): at or under it, the stream rents a buffer of the whole threshold for every body,
+    /// however small; over it, it keeps the body in a memory stream that grows only as far as the body does.
+    /// </summary>
+    private const int InMemoryBytes = (1024 * 1024) + 1;
 
     private readonly SemaphoreSlim _reading = new(1, 1);
+    private readonly int _bufferSize;
     private Stream _source;
     private FileBufferingReadStream? _taken;
 
-    private StreamingRequestContent(Stream source) => _source = source;
+    private StreamingRequestContent(Stream source, long? length)
+    {
+        _source = source;
+        // A declared body smaller than the usual buffer gets a buffer its size plus one byte, to see its end in one read.
+        _bufferSize = length is > 0 and < BufferSize ? (int)length + 1 : BufferSize;
+    }
 
     /// <summary>The caller's body, or null when the request has none.</summary>
     public static StreamingRequestContent? ForCaller(HttpContext context) =>
         context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? context.Request.ContentLength > 0
-            ? new StreamingRequestContent(context.Request.Body)
+            ? new StreamingRequestContent(context.Request.Body, context.Request.ContentLength)
             : null;
 
     /// <summary>
@@ -65,10 +77,10 @@ internal sealed class StreamingRequestContent : HttpContent
 
     protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        var buffer = ArrayPool<byte>.Shared.Rent(_bufferSize);
         try
         {
-            while (await ReadAsync(buffer.AsMemory(0, BufferSize), cancellationToken) is var read and > 0)
+            while (await ReadAsync(buffer.AsMemory(0, _bufferSize), cancellationToken) is var read and > 0)
             {
                 await stream.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
                 await stream.FlushAsync(cancellationToken);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using static Nvcf.Benchmarks.Invocation.Report;
 
 namespace Nvcf.Benchmarks.Invocation;
 
@@ -36,10 +37,17 @@ internal sealed class BenchOptions
                               e.g. --emulator-arg --Logging:LogLevel:Default=Warning
           --emulator-env N=V  extra environment variable for that emulator (repeatable), e.g. OTEL_SDK_DISABLED=true
           --repo DIR          repository root (default: found from the current directory or the harness's own path)
-          --pending N         instead of timing: N asynchronous pexec requests at once on ONE slot (1 s window, the
-                              function takes --delay-ms each), each followed to its end through /pexec/status;
-                              counts answers that are the request's own, another's, 504, or anything else
-          --delay-ms N        how long the function takes per request in --pending mode (default 20)
+          --pending N         instead of timing: N asynchronous pexec requests pending at once (N slots, 1 s window,
+                              the function holds each --delay-ms), each followed to its end through /pexec/status;
+                              counts answers that are the request's own, another's, or anything else, and the
+                              emulator's memory per pending request
+          --delay-ms N        how long the function holds each request in --pending mode (default: 3 ms per
+                              request, at least 10 s; 3 s with --smoke)
+          --scale             instead of the four targets (wrk): deploy to ACTIVE against a direct container start,
+                              and pexec with the measured function alone against pexec with --scale-functions more
+                              functions of two deployed versions each
+          --scale-functions N the other functions in --scale mode (default 199: 200 functions, 399 versions)
+          --deploy-trials N   deploy-to-ACTIVE trials each way in --scale mode (default 6)
           -h, --help          this text
         """;
 
@@ -79,7 +87,15 @@ internal sealed class BenchOptions
     /// <summary>Requests of the pending-load mode; null for the timing mode.</summary>
     public int? Pending { get; private set; }
 
-    public int DelayMs { get; private set; } = 20;
+    /// <summary>How long the function holds each request in the pending mode: long enough that all are sent before the first is answered.</summary>
+    public int DelayMs => _delayMs ?? (Smoke ? 3000 : Math.Max(10_000, 3 * (Pending ?? 0)));
+
+    /// <summary>The scale mode (<see cref="ScaleBench"/>) instead of the four targets.</summary>
+    public bool Scale { get; private set; }
+
+    public int ScaleFunctions => _scaleFunctions ?? (Smoke ? 4 : 199);
+
+    public int DeployTrials { get; private set; } = 6;
 
     /// <summary>Sequential requests per target at the end of the warm-up.</summary>
     public int WarmupRequests => Smoke ? 0 : Math.Clamp(Requests / 2, 200, 1000);
@@ -95,6 +111,10 @@ internal sealed class BenchOptions
     private int? _requests;
 
     private TimeSpan? _duration;
+
+    private int? _scaleFunctions;
+
+    private int? _delayMs;
 
     public static BenchOptions Parse(IReadOnlyList<string> args)
     {
@@ -176,7 +196,16 @@ internal sealed class BenchOptions
                     options.Pending = PositiveInt(name, Value());
                     break;
                 case "--delay-ms":
-                    options.DelayMs = PositiveInt(name, Value());
+                    options._delayMs = PositiveInt(name, Value());
+                    break;
+                case "--scale":
+                    options.Scale = true;
+                    break;
+                case "--scale-functions":
+                    options._scaleFunctions = PositiveInt(name, Value());
+                    break;
+                case "--deploy-trials":
+                    options.DeployTrials = PositiveInt(name, Value());
                     break;
                 case "--repo":
                     options.RepoRoot = Path.GetFullPath(Value());
@@ -191,7 +220,28 @@ internal sealed class BenchOptions
             throw new ArgumentException("--emulator-arg and --emulator-env apply only to an emulator the harness starts, not with --emulator");
         }
 
+        if (options.Scale && (options.Pending is not null || options.Client != LoadClient.Wrk))
+        {
+            throw new ArgumentException("--scale uses wrk, and not with --pending");
+        }
+
         return options;
+    }
+
+    /// <summary>Settings the emulator this harness starts needs for the chosen mode (its quotas), before the user's own.</summary>
+    public IEnumerable<string> ModeEmulatorArgs()
+    {
+        if (Pending is > 1024 and var pending)
+        {
+            yield return Invariant($"--Emulator:Limits:MaxRequestConcurrency={pending}");
+        }
+
+        if (Scale)
+        {
+            var versions = (2 * ScaleFunctions) + 2;
+            yield return Invariant($"--Emulator:Limits:MaxFunctions={ScaleFunctions + 2}");
+            yield return Invariant($"--Emulator:Limits:MaxInstances={Math.Max(64, versions)}");
+        }
     }
 
     private static int PositiveInt(string name, string value) =>

@@ -17,12 +17,15 @@ internal sealed class EchoFunction
 
     private readonly HttpClient _api;
 
-    private EchoFunction(HttpClient api, Guid id, Guid versionId)
+    private EchoFunction(HttpClient api, string name, Guid id, Guid versionId)
     {
         _api = api;
+        Name = name;
         Id = id;
         VersionId = versionId;
     }
+
+    public string Name { get; }
 
     public Guid Id { get; }
 
@@ -52,19 +55,26 @@ internal sealed class EchoFunction
     /// <summary>Creates the function; the caller deletes it (<see cref="DeleteAsync"/>) whatever happens next.</summary>
     public static async Task<EchoFunction> CreateAsync(HttpClient api, string image, CancellationToken cancellationToken)
     {
-        var body = new JsonObject
-        {
-            ["name"] = "bench-echo-" + Guid.NewGuid().ToString("N")[..8],
-            ["inferenceUrl"] = "/echo",
-            ["inferencePort"] = InferencePort,
-            ["containerImage"] = image,
-        };
-        var created = await SendJsonAsync(api, HttpMethod.Post, "/v2/nvcf/functions", body, cancellationToken);
+        var name = "bench-echo-" + Guid.NewGuid().ToString("N")[..8];
+        var created = await SendJsonAsync(api, HttpMethod.Post, "/v2/nvcf/functions", Definition(name, image), cancellationToken);
         var function = created["function"] ?? throw new InvalidOperationException("create function: no 'function' in the answer");
-        return new EchoFunction(api, Guid.Parse((string)function["id"]!), Guid.Parse((string)function["versionId"]!));
+        return new EchoFunction(api, name, Guid.Parse((string)function["id"]!), Guid.Parse((string)function["versionId"]!));
     }
 
-    public async Task DeployAsync(int maxRequestConcurrency, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>Adds a version of this function with the same definition; the caller deletes it too.</summary>
+    public async Task<EchoFunction> AddVersionAsync(string image, CancellationToken cancellationToken)
+    {
+        var created = await SendJsonAsync(_api, HttpMethod.Post, $"/v2/nvcf/functions/{Id}/versions", Definition(Name, image), cancellationToken);
+        var function = created["function"] ?? throw new InvalidOperationException("create version: no 'function' in the answer");
+        return new EchoFunction(_api, Name, Id, Guid.Parse((string)function["versionId"]!));
+    }
+
+    /// <summary>
+    /// Deploys the version and polls its deployment every <paramref name="pollEvery"/> (default 250 ms) until it is
+    /// ACTIVE; returns the time from the deployment request to the first ACTIVE answer.
+    /// </summary>
+    public async Task<TimeSpan> DeployAsync(
+        int maxRequestConcurrency, TimeSpan timeout, CancellationToken cancellationToken, int minInstances = 1, TimeSpan? pollEvery = null)
     {
         var body = new JsonObject
         {
@@ -72,21 +82,22 @@ internal sealed class EchoFunction
             {
                 ["gpu"] = "L40",
                 ["instanceType"] = "gl40_1.br20_2xlarge",
-                ["minInstances"] = 1,
+                ["minInstances"] = minInstances,
                 ["maxInstances"] = 1,
                 ["maxRequestConcurrency"] = maxRequestConcurrency,
             }),
         };
+        var started = Stopwatch.GetTimestamp();
         await SendJsonAsync(_api, HttpMethod.Post, DeploymentPath, body, cancellationToken);
 
-        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        var deadline = started + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
         while (true)
         {
             var deployment = await SendJsonAsync(_api, HttpMethod.Get, DeploymentPath, null, cancellationToken);
             var status = (string?)deployment["deployment"]?["functionStatus"];
             if (status == "ACTIVE")
             {
-                return;
+                return Stopwatch.GetElapsedTime(started);
             }
 
             if (status is "ERROR" or "INACTIVE" || Stopwatch.GetTimestamp() > deadline)
@@ -94,7 +105,22 @@ internal sealed class EchoFunction
                 throw new InvalidOperationException($"the deployment did not become ACTIVE (status {status ?? "?"}): {deployment.ToJsonString()}");
             }
 
-            await Task.Delay(250, cancellationToken);
+            await Task.Delay(pollEvery ?? TimeSpan.FromMilliseconds(250), cancellationToken);
+        }
+    }
+
+    /// <summary>Waits until no container of this function is left (after <see cref="DeleteAsync"/>).</summary>
+    public async Task WaitForNoContainerAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        while ((await Docker.RunAsync(["ps", "-aq", "--filter", $"label={FunctionIdLabel}={Id}"], cancellationToken)).Trim().Length > 0)
+        {
+            if (Stopwatch.GetTimestamp() > deadline)
+            {
+                throw new InvalidOperationException($"containers of function {Id} were still there {timeout.TotalSeconds:0} s after it was deleted");
+            }
+
+            await Task.Delay(100, cancellationToken);
         }
     }
 
@@ -209,6 +235,14 @@ internal sealed class EchoFunction
             Console.Error.WriteLine($"cleanup: could not check for leftover containers: {e.Message}");
         }
     }
+
+    private static JsonObject Definition(string name, string image) => new()
+    {
+        ["name"] = name,
+        ["inferenceUrl"] = "/echo",
+        ["inferencePort"] = InferencePort,
+        ["containerImage"] = image,
+    };
 
     private string DeploymentPath => $"/v2/nvcf/deployments/functions/{Id}/versions/{VersionId}";
 

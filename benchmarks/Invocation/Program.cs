@@ -100,7 +100,7 @@ internal static class Program
             else
             {
                 var repo = options.RepoRoot ?? FindRepoRoot() ?? throw new InvalidOperationException("cannot find the repository root (Emulator/Emulator.csproj); pass --repo DIR");
-                Emulator = await EmulatorHost.StartAsync(repo, options.EmulatorArgs, options.EmulatorEnvironment, cancellationToken);
+                Emulator = await EmulatorHost.StartAsync(repo, [.. options.ModeEmulatorArgs(), .. options.EmulatorArgs], options.EmulatorEnvironment, cancellationToken);
                 emulatorUrl = Emulator.BaseAddress;
                 Console.WriteLine($"emulator:    {emulatorUrl} ({Emulator.Describe})");
                 if (options.EmulatorArgs.Count + options.EmulatorEnvironment.Count > 0)
@@ -115,16 +115,18 @@ internal static class Program
             {
                 var deploying = Stopwatch.StartNew();
                 function = await EchoFunction.CreateAsync(api, options.Image, cancellationToken);
-                var slots = options.Pending is null ? options.MaxRequestConcurrency : 1;
+                var slots = options.Pending ?? options.MaxRequestConcurrency;
                 await function.DeployAsync(slots, TimeSpan.FromMinutes(3), cancellationToken);
                 await function.FindContainerAsync(cancellationToken);
                 Console.WriteLine(Invariant($"function:    {function.Id} version {function.VersionId}, ACTIVE after {deploying.Elapsed.TotalSeconds:F1} s, maxRequestConcurrency {slots}, 1 instance"));
                 Console.WriteLine($"container:   {function.ContainerId![..12]} ({options.Image}) inference port published at {function.DirectBase}, own address {function.OwnBase?.ToString() ?? "none"}");
                 var exitCode = options.Pending is { } pending
                     ? await PendingLoad.RunAsync(emulatorUrl, function, pending, options, Emulator?.EmulatorPid, cancellationToken)
-                    : options.Client == LoadClient.Wrk
-                        ? await WrkBench.RunAsync(options, emulatorUrl, function, Emulator?.EmulatorPid, cancellationToken)
-                        : await MeasureAsync(emulatorUrl, function, cancellationToken);
+                    : options.Scale
+                        ? await ScaleBench.RunAsync(options, api, emulatorUrl, function, Emulator?.EmulatorPid, cancellationToken)
+                        : options.Client == LoadClient.Wrk
+                            ? await WrkBench.RunAsync(options, emulatorUrl, function, Emulator?.EmulatorPid, cancellationToken)
+                            : await MeasureAsync(emulatorUrl, function, cancellationToken);
                 if (exitCode != 0)
                 {
                     await function.ExplainContainerLossAsync();
@@ -278,8 +280,10 @@ internal static class Program
         {
             var cores = Environment.ProcessorCount;
             var wrk = options.Client == LoadClient.Wrk && options.Pending is null;
-            Console.WriteLine(wrk
-                ? "== NVCF emulator invocation benchmark (wrk): the container's own address, its published port, pexec and HTTP invocation =="
+            Console.WriteLine(
+                options.Scale ? "== NVCF emulator scale benchmark (wrk): deploy to ACTIVE against a direct container start, pexec with one function against pexec with many =="
+                : options.Pending is { } pending ? Invariant($"== NVCF emulator pending benchmark: {pending} asynchronous invocations pending at once, each polled to its end ==")
+                : wrk ? "== NVCF emulator invocation benchmark (wrk): the container's own address, its published port, pexec and HTTP invocation =="
                 : "== NVCF emulator invocation benchmark (.NET client): pexec vs. the same container on its published port ==");
             Console.WriteLine(Invariant($"cores:       {cores} (shared by the load generator, the emulator and the container{(cores <= 4 ? "; few cores penalise the proxy path, which needs CPU in one more process" : string.Empty)})"));
             Console.WriteLine($"machine:     {RuntimeInformation.OSDescription.Trim()}, {RuntimeInformation.FrameworkDescription}, load average {CpuMeter.LoadAverage()}");
