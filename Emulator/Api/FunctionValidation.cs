@@ -17,7 +17,9 @@ public static partial class FunctionValidation
     private const string MinAboveMax = "Invalid request: 'minInstances' must be lesser than or equal to 'maxInstances'";
 
     /// <summary>A rate string: <c>count-unit</c>, comma-separated, each unit (S, M, H, D) at most once.</summary>
-    private const string RateRegex = @"^(?!.*-([SMHD]).*-\1)[1-9]\d*-[SMHD](,\s*[1-9]\d*-[SMHD])*$";
+    /// <summary>The rate format as the cloud's message quotes it; matched with <c>\z</c> for its <c>$</c>, as Java's whole-string match does.</summary>
+    private const string RateRegex = RateRegexBody + "$";
+    private const string RateRegexBody = @"^(?!.*-([SMHD]).*-\1)[1-9]\d*-[SMHD](,\s*[1-9]\d*-[SMHD])*";
 
     public static string? Validate(CreateFunctionRequest r)
     {
@@ -372,19 +374,19 @@ public static partial class FunctionValidation
         static string JavaMap(Dictionary<string, string> map) => "{" + string.Join(", ", map.Select(p => $"{p.Key}={p.Value}")) + "}";
     }
 
-    [GeneratedRegex(@"^[a-z0-9A-Z][a-z0-9A-Z\-_]*$")]
+    [GeneratedRegex(@"^[a-z0-9A-Z][a-z0-9A-Z\-_]*\z")]
     private static partial Regex NamePattern();
 
     /// <summary>POSIX's portable environment variable names; <c>\z</c>, as <c>$</c> would let a final newline through.</summary>
     [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*\z")]
     private static partial Regex EnvironmentNamePattern();
 
-    [GeneratedRegex(@"^[a-zA-Z0-9\-_:=]+$")]
+    [GeneratedRegex(@"^[a-zA-Z0-9\-_:=]+\z")]
     private static partial Regex TagPattern();
 
-    [GeneratedRegex(@"^[a-z0-9A-Z][a-z0-9A-Z_.\-]*$")]
+    [GeneratedRegex(@"^[a-z0-9A-Z][a-z0-9A-Z_.\-]*\z")]
     private static partial Regex SecretNamePattern();
 
-    [GeneratedRegex(RateRegex)]
+    [GeneratedRegex(RateRegexBody + @"\z")]
     private static partial Regex RatePattern();
 }

@@ -43,6 +43,7 @@ public class RateLimitApiTests(FakeEmulatorFixture fixture) : IClassFixture<Fake
     [Theory]
     [InlineData("""{"rateLimit":{"rateLimit":"1S"}}""", "field=rateLimit.rateLimit, rejected=1S, message=Invalid rate: Must conform to regex")]
     [InlineData("""{"rateLimit":{"rateLimit":"0-S"}}""", "field=rateLimit.rateLimit, rejected=0-S")]
+    [InlineData("""{"rateLimit":{"rateLimit":"5-S\n"}}""", "field=rateLimit.rateLimit, rejected=5-S\n")]
     [InlineData("""{"rateLimit":{"rateLimit":"4-S, 5-S"}}""", "field=rateLimit.rateLimit, rejected=4-S, 5-S")]
     [InlineData("""{"rateLimit":{"rateLimit":""}}""", "field=rateLimit.rateLimit, rejected=,")]
     [InlineData("""{"rateLimit":{"perUserRate":"5-W"}}""", "field=rateLimit.perUserRate, rejected=5-W, message=Invalid per-user rate")]
