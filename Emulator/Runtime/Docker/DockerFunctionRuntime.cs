@@ -406,8 +406,39 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
             reaped++;
         }
 
+        await ReapStaleNetworksAsync(named, cancellationToken);
         OwnerLease.Sweep(_workDirectory, named, _options.OwnerLeaseTimeout);
         return reaped;
+    }
+
+    /// <summary>
+    /// Removes the emulator's networks that an emulator now gone left behind empty (it was killed after its last
+    /// container went, or its containers were removed by hand). Networks of a durable store are kept: their name is
+    /// the store's, and its next emulator joins them again.
+    /// </summary>
+    private async Task ReapStaleNetworksAsync(HashSet<string> named, CancellationToken cancellationToken)
+    {
+        var networks = await _client.Networks.ListNetworksAsync(
+            new NetworksListParameters
+            {
+                Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [ContainerLabels.Managed + "=true"] = true } },
+            },
+            cancellationToken);
+        foreach (var network in networks)
+        {
+            var owner = network.Labels?.TryGetValue(ContainerLabels.Owner, out var o) == true ? o : null;
+            if (network.Labels?.ContainsKey(ContainerLabels.State) == true || !OwnerLease.IsGone(owner, _options.OwnerLeaseTimeout))
+            {
+                if (owner is not null)
+                {
+                    named.Add(owner);
+                }
+
+                continue;
+            }
+
+            await RemoveNetworkIfUnusedAsync(network.Name);
+        }
     }
 
     /// <summary>Every container with the emulator's label (and <paramref name="label"/>, given as <c>name=value</c>), running or not.</summary>

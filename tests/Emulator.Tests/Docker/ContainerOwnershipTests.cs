@@ -145,6 +145,8 @@ public class ContainerOwnershipTests(DockerFixture docker)
         });
         var olderLive = await docker.CreateSleeperAsync(new() { [ContainerLabels.Managed] = "true", [ContainerLabels.Owner] = EmulatorProcess.Current.ToString() });
         string[] kept = [live, unseen, olderLive];
+        var staleNetwork = await CreateNetworkAsync(staleLease);
+        var liveNetwork = await CreateNetworkAsync(liveLease);
         try
         {
             await using var emulator = new EmulatorFactory(settings: new Dictionary<string, string?>());
@@ -157,11 +159,26 @@ public class ContainerOwnershipTests(DockerFixture docker)
                 Assert.True((await docker.Docker.Containers.InspectContainerAsync(id)).State?.Running);
             }
 
+            // An empty network of the gone emulator goes too; one of a live emulator stays.
+            await Assert.ThrowsAsync<DockerNetworkNotFoundException>(() => docker.Docker.Networks.InspectNetworkAsync(staleNetwork));
+            Assert.Equal(liveNetwork, (await docker.Docker.Networks.InspectNetworkAsync(liveNetwork)).Name);
+
             Assert.False(File.Exists(staleLease)); // nothing names it any more
             Assert.True(File.Exists(liveLease));
         }
         finally
         {
+            foreach (var network in new[] { staleNetwork, liveNetwork })
+            {
+                try
+                {
+                    await docker.Docker.Networks.DeleteNetworkAsync(network);
+                }
+                catch (DockerNetworkNotFoundException)
+                {
+                }
+            }
+
             foreach (var id in kept.Append(stale))
             {
                 try
@@ -175,6 +192,17 @@ public class ContainerOwnershipTests(DockerFixture docker)
 
             File.Delete(liveLease);
         }
+    }
+
+    private async Task<string> CreateNetworkAsync(string ownerLease)
+    {
+        var name = DockerRuntime.NetworkPrefix + "test-" + Guid.NewGuid().ToString("N")[..8];
+        await docker.Docker.Networks.CreateNetworkAsync(new NetworksCreateParameters
+        {
+            Name = name,
+            Labels = new Dictionary<string, string> { [ContainerLabels.Managed] = "true", [ContainerLabels.Owner] = ownerLease },
+        });
+        return name;
     }
 
     [Fact]
