@@ -42,9 +42,12 @@ public sealed class RegistryAuth(IFunctionStore store, IOptions<DockerRuntimeOpt
 
     /// <summary>The CLI's configuration folder: the setting, else <c>DOCKER_CONFIG</c>, else <c>~/.docker</c>.</summary>
     public static string ConfigDirectory(string? configured) =>
+        ConfigDirectory(configured, Environment.GetEnvironmentVariable("DOCKER_CONFIG"), Environment.GetFolderPath(Environment.SpecialFolder.UserProfile));
+
+    internal static string ConfigDirectory(string? configured, string? dockerConfigVariable, string home) =>
         configured is { Length: > 0 } ? configured
-        : Environment.GetEnvironmentVariable("DOCKER_CONFIG") is { Length: > 0 } fromEnvironment ? fromEnvironment
-        : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".docker");
+        : dockerConfigVariable is { Length: > 0 } ? dockerConfigVariable
+        : Path.Combine(home, ".docker");
 
     /// <summary>How the CLI names a registry in <c>config.json</c> and to credential helpers.</summary>
     public static string ServerAddress(string registry) =>
