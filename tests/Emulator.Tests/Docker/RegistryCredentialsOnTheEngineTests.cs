@@ -65,6 +65,31 @@ public sealed class RegistryCredentialsOnTheEngineTests(DockerFixture docker) : 
     }
 
     [Fact]
+    public async Task AWrongStoredCredentialFailsTheDeploymentSayingWhichCredentialWasSent()
+    {
+        await using var emulator = Emulator();
+        using var http = emulator.CreateNvcfClient();
+        using var stored = await http.PostAsJsonAsync("/v2/nvcf/registry-credentials", new
+        {
+            registryHostname = _registry.Host,
+            secret = new { name = "stale-key", value = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{User}:not-the-password")) },
+            artifactTypes = new[] { "CONTAINER" },
+        });
+        Assert.Equal(HttpStatusCode.OK, stored.StatusCode);
+        var image = Image();
+        var function = await http.CreateFunctionAsync(new { name = "private-image", inferenceUrl = "/cgi-bin/env", containerImage = image });
+        await http.DeployAsync(function);
+
+        var failed = await http.WaitForStatusAsync(function, Timeout, "ERROR");
+
+        var error = (string?)failed["healthInfo"]![0]!["error"];
+        Assert.StartsWith($"Pulling image '{image}' from registry '{_registry.Host}' was refused (the credentials of registry credential 'stale-key' (", error);
+        Assert.DoesNotContain("not-the-password", error);
+        Assert.Equal(0, _registry.AuthorizedPulls);
+        await http.UndeployAsync(function);
+    }
+
+    [Fact]
     public async Task AStoredRegistryCredentialIsSentWithThePullAndTheFunctionServes()
     {
         await using var emulator = Emulator();
