@@ -62,6 +62,8 @@ public static class EmulatorServiceCollectionExtensions
         services.AddSingleton<DeploymentOrchestrator>();
         services.AddSingleton<DeploymentService>();
         services.AddSingleton<FunctionService>();
+        services.AddSingleton<RegistryCredentialService>();
+        services.AddSingleton<RegistryAuth>();
         services.AddHostedService(sp => sp.GetRequiredService<DeploymentOrchestrator>());
         services.AddSingleton<GrpcInvocationListener>();
         services.AddHostedService(sp => sp.GetRequiredService<GrpcInvocationListener>());
@@ -77,6 +79,7 @@ public static class EmulatorServiceCollectionExtensions
         app.MapClusterGroupsApi();
         app.MapAssetsApi();
         app.MapSecretsApi();
+        app.MapRegistryCredentialsApi();
         app.MapRateLimitApi();
         app.MapInstancesApi();
 

@@ -77,7 +77,7 @@ public static class ApiMiddleware
             }
 
             var detail = bad.InnerException is System.Text.Json.JsonException json
-                ? $"Failed to read the request body: {json.Message}"
+                ? $"Failed to read the request body: {json.Message}" + (json.Path is { } path && !json.Message.Contains(path, StringComparison.Ordinal) ? $" Path: {path}" : string.Empty)
                 : bad.Message;
             await Problems.Create(bad.StatusCode, detail).ExecuteAsync(httpContext);
             return true;

@@ -260,7 +260,7 @@ public static partial class FunctionValidation
             : null;
     }
 
-    private static string? ValidateTags(string objectName, List<string>? tags)
+    internal static string? ValidateTags(string objectName, List<string>? tags)
     {
         if (tags is null)
         {
@@ -385,7 +385,7 @@ public static partial class FunctionValidation
     private static partial Regex TagPattern();
 
     [GeneratedRegex(@"^[a-z0-9A-Z][a-z0-9A-Z_.\-]*\z")]
-    private static partial Regex SecretNamePattern();
+    internal static partial Regex SecretNamePattern();
 
     [GeneratedRegex(RateRegexBody + @"\z")]
     private static partial Regex RatePattern();

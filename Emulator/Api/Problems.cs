@@ -21,6 +21,7 @@ public static class Problems
     public static ProblemHttpResult From(Rejection rejection) => rejection.Kind switch
     {
         RejectionKind.NotFound => NotFound(rejection.Detail),
+        RejectionKind.Conflict => Conflict(rejection.Detail),
         _ => BadRequest(rejection.Detail),
     };
 

@@ -14,6 +14,15 @@ internal static partial class Log
     [LoggerMessage(3, LogLevel.Information, "Image {Image} is not present locally; pulling it")]
     public static partial void ImagePulling(this ILogger logger, string image);
 
+    [LoggerMessage(80, LogLevel.Information, "Pulling {Image} with the credentials of {Source}")]
+    public static partial void ImagePullingWithCredentials(this ILogger logger, string image, string source);
+
+    [LoggerMessage(81, LogLevel.Warning, "Docker client configuration {Path} was not used for pull credentials: {Reason}")]
+    public static partial void DockerConfigUnreadable(this ILogger logger, string path, string reason);
+
+    [LoggerMessage(82, LogLevel.Warning, "Credential helper {Helper} gave no credentials: {Reason}")]
+    public static partial void CredentialHelperFailed(this ILogger logger, string helper, string reason);
+
     [LoggerMessage(4, LogLevel.Information, "Started container {Container} from {Image} ({ImageId}) on {Gpus}")]
     public static partial void ContainerStarted(this ILogger logger, string container, string image, string imageId, string? gpus);
 

@@ -4,7 +4,7 @@ namespace Nvcf.Emulator.State;
 
 /// <summary>
 /// Durable state: function versions and their deployments (what the user asked for and the status
-/// reported back). Running instances are not stored here; the orchestrator owns them.
+/// reported back), and the account's registry credentials. Running instances are not stored here; the orchestrator owns them.
 /// </summary>
 public interface IFunctionStore
 {
@@ -38,4 +38,14 @@ public interface IFunctionStore
     ValueTask<Deployment?> UpdateDeploymentAsync(Guid versionId, Func<Deployment, Deployment> update, CancellationToken cancellationToken = default);
 
     ValueTask<bool> RemoveDeploymentAsync(Guid versionId, CancellationToken cancellationToken = default);
+
+    /// <summary>Every registry credential, ordered by creation time.</summary>
+    ValueTask<IReadOnlyList<RegistryCredential>> ListRegistryCredentialsAsync(CancellationToken cancellationToken = default);
+
+    ValueTask<RegistryCredential?> GetRegistryCredentialAsync(Guid id, CancellationToken cancellationToken = default);
+
+    /// <summary>Adds or replaces the credential with <see cref="RegistryCredential.Id"/>.</summary>
+    ValueTask SaveRegistryCredentialAsync(RegistryCredential credential, CancellationToken cancellationToken = default);
+
+    ValueTask<bool> RemoveRegistryCredentialAsync(Guid id, CancellationToken cancellationToken = default);
 }

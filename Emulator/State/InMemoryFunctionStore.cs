@@ -8,6 +8,7 @@ public sealed class InMemoryFunctionStore : IFunctionStore
     private readonly Lock _gate = new();
     private readonly Dictionary<Guid, FunctionVersion> _versions = [];
     private readonly Dictionary<Guid, Deployment> _deployments = [];
+    private readonly Dictionary<Guid, RegistryCredential> _registryCredentials = [];
 
     /// <summary>Not durable: nothing survives the process, so there is nothing to adopt.</summary>
     public ValueTask<string?> GetStateIdAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult<string?>(null);
@@ -120,6 +121,40 @@ public sealed class InMemoryFunctionStore : IFunctionStore
         lock (_gate)
         {
             return ValueTask.FromResult(_deployments.Remove(versionId));
+        }
+    }
+
+    public ValueTask<IReadOnlyList<RegistryCredential>> ListRegistryCredentialsAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            return ValueTask.FromResult<IReadOnlyList<RegistryCredential>>([.. _registryCredentials.Values.OrderBy(c => c.CreatedAt)]);
+        }
+    }
+
+    public ValueTask<RegistryCredential?> GetRegistryCredentialAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            return ValueTask.FromResult(_registryCredentials.GetValueOrDefault(id));
+        }
+    }
+
+    public ValueTask SaveRegistryCredentialAsync(RegistryCredential credential, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            _registryCredentials[credential.Id] = credential;
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<bool> RemoveRegistryCredentialAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            return ValueTask.FromResult(_registryCredentials.Remove(id));
         }
     }
 }

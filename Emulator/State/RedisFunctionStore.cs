@@ -7,8 +7,9 @@ using StackExchange.Redis;
 namespace Nvcf.Emulator.State;
 
 /// <summary>
-/// Function versions and deployments in Redis, so they outlive the emulator process. Two hashes under
-/// <see cref="DefaultPrefix"/>: <c>versions</c> and <c>deployments</c>, both keyed by version ID, values as JSON.
+/// Function versions, deployments and registry credentials in Redis, so they outlive the emulator process. Hashes under
+/// <see cref="DefaultPrefix"/>: <c>versions</c> and <c>deployments</c>, both keyed by version ID, and
+/// <c>registry-credentials</c>, keyed by credential ID; values as JSON.
 /// Updates are optimistic: read, apply, write only if the value is still the one read (a Redis transaction with
 /// a <c>WATCH</c>-style condition), else retry. <c>state-id</c> names this store on the containers it owns.
 /// <para>
@@ -38,6 +39,7 @@ public sealed class RedisFunctionStore : IFunctionStore, IDisposable
     private readonly bool _ownsConnection;
     private readonly RedisKey _versions;
     private readonly RedisKey _deployments;
+    private readonly RedisKey _registryCredentials;
     private readonly RedisKey _stateId;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _disposed = new();
@@ -51,6 +53,7 @@ public sealed class RedisFunctionStore : IFunctionStore, IDisposable
         _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         _versions = prefix + "versions";
         _deployments = prefix + "deployments";
+        _registryCredentials = prefix + "registry-credentials";
         _stateId = prefix + "state-id";
         Endpoint = string.Join(",", redis.GetEndPoints().Select(EndPointCollection.ToString));
     }
@@ -274,6 +277,18 @@ public sealed class RedisFunctionStore : IFunctionStore, IDisposable
 
     public async ValueTask<bool> RemoveDeploymentAsync(Guid versionId, CancellationToken cancellationToken = default) =>
         await RunAsync(db => db.HashDeleteAsync(_deployments, Field(versionId)));
+
+    public async ValueTask<IReadOnlyList<RegistryCredential>> ListRegistryCredentialsAsync(CancellationToken cancellationToken = default) =>
+        [.. (await RunAsync(db => db.HashValuesAsync(_registryCredentials))).Select(e => Read<RegistryCredential>(e)!).OrderBy(c => c.CreatedAt)];
+
+    public async ValueTask<RegistryCredential?> GetRegistryCredentialAsync(Guid id, CancellationToken cancellationToken = default) =>
+        Read<RegistryCredential>(await RunAsync(db => db.HashGetAsync(_registryCredentials, Field(id))));
+
+    public async ValueTask SaveRegistryCredentialAsync(RegistryCredential credential, CancellationToken cancellationToken = default) =>
+        await RunAsync(db => db.HashSetAsync(_registryCredentials, Field(credential.Id), Write(credential)));
+
+    public async ValueTask<bool> RemoveRegistryCredentialAsync(Guid id, CancellationToken cancellationToken = default) =>
+        await RunAsync(db => db.HashDeleteAsync(_registryCredentials, Field(id)));
 
     public void Dispose()
     {

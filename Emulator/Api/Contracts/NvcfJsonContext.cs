@@ -28,6 +28,11 @@ namespace Nvcf.Emulator.Api.Contracts;
 [JsonSerializable(typeof(CreateAssetResponse))]
 [JsonSerializable(typeof(AssetResponse))]
 [JsonSerializable(typeof(AssetListResponse))]
+[JsonSerializable(typeof(AddRegistryCredentialRequest))]
+[JsonSerializable(typeof(UpdateRegistryCredentialRequest))]
+[JsonSerializable(typeof(RegistryCredentialDetailsResponse))]
+[JsonSerializable(typeof(ListRegistryCredentialDetailsResponse))]
+[JsonSerializable(typeof(RecognizedRegistriesResponse))]
 internal sealed partial class NvcfJsonContext : JsonSerializerContext
 {
     /// <summary>Applies the wire conventions to the API's serializer options.</summary>

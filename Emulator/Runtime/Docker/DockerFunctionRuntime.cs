@@ -20,6 +20,7 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
     private readonly DockerClient _client;
     private readonly DockerRuntimeOptions _options;
     private readonly GpuOptions _gpuOptions;
+    private readonly RegistryAuth _registryAuth;
     private readonly ILogger<DockerFunctionRuntime> _logger;
     private readonly GpuAllocator _gpus = new();
     private readonly SemaphoreSlim _gpuDetection = new(1, 1);
@@ -34,10 +35,12 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
         IOptions<DockerRuntimeOptions> options,
         IOptions<GpuOptions> gpuOptions,
         IOptions<EmulatorOptions> emulatorOptions,
+        RegistryAuth registryAuth,
         ILogger<DockerFunctionRuntime> logger)
     {
         _options = options.Value;
         _gpuOptions = gpuOptions.Value;
+        _registryAuth = registryAuth;
         _logger = logger;
         _workDirectory = emulatorOptions.Value.WorkDirectory;
         _lease = new OwnerLease(_workDirectory, _options.OwnerLeaseRenewal);
@@ -581,14 +584,23 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
             throw new InstanceStartException($"Image '{image}' was refused by the Docker engine: {EngineMessage(e)}", e);
         }
 
-        _logger.ImagePulling(image);
+        var auth = await _registryAuth.ResolveAsync(image, cancellationToken);
+        if (auth is { Source: var source })
+        {
+            _logger.ImagePullingWithCredentials(image, source);
+        }
+        else
+        {
+            _logger.ImagePulling(image);
+        }
+
         var (repository, tag) = SplitReference(image);
         string? pullError = null;
         try
         {
             await _client.Images.CreateImageAsync(
                 new ImagesCreateParameters { FromImage = repository, Tag = tag },
-                authConfig: null,
+                auth?.Auth,
                 new Progress<JSONMessage>(m => pullError ??= EmptyToNull(m.Error?.Message)),
                 cancellationToken);
         }
@@ -604,8 +616,27 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
         catch (DockerImageNotFoundException)
         {
             throw new InstanceStartException(
-                $"Image '{image}' was not found locally and could not be pulled: {pullError ?? "the engine reported no image after the pull"}");
+                pullError is not null && IsRefusedForCredentials(pullError)
+                    ? RefusedForCredentials(image, pullError, auth?.Source)
+                    : $"Image '{image}' was not found locally and could not be pulled: {pullError ?? "the engine reported no image after the pull"}");
         }
+    }
+
+    /// <summary>Whether the engine's pull error says the registry wanted (other) credentials.</summary>
+    internal static bool IsRefusedForCredentials(string engineMessage) =>
+        new[] { "unauthorized", "authentication required", "no basic auth credentials", "denied", "401", "403 forbidden", "incorrect username or password" }
+            .Any(m => engineMessage.Contains(m, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>A pull refused for credentials: which registry, what was sent, and how to give it credentials.</summary>
+    internal static string RefusedForCredentials(string image, string engineMessage, string? source)
+    {
+        var registry = Domain.RecognizedRegistries.RegistryOf(image);
+        var sent = source is null ? "no credentials were found for it" : $"the credentials of {source} were sent";
+        var login = registry == Domain.RecognizedRegistries.Ngc
+            ? $"run `docker login {registry}` with user name `$oauthtoken` and an NGC API key as the password"
+            : $"run `docker login {registry}`";
+        return $"Pulling image '{image}' from registry '{registry}' was refused ({sent}): {engineMessage.TrimEnd('.')}. " +
+            $"Store a credential for '{registry}' with POST /v2/nvcf/registry-credentials, or {login}";
     }
 
     /// <summary>The addresses of the spec's <paramref name="ports"/>; each must be reachable while the container runs.</summary>

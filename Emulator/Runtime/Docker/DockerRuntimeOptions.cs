@@ -6,6 +6,13 @@ public sealed class DockerRuntimeOptions
     /// <summary>Engine endpoint such as <c>unix:///var/run/docker.sock</c>; by default resolved like the CLI (<c>DOCKER_HOST</c>, then the local socket).</summary>
     public string? Endpoint { get; set; }
 
+    /// <summary>
+    /// The Docker client configuration folder whose <c>config.json</c> gives pull credentials when no registry credential
+    /// is stored for a registry (<see cref="RegistryAuth"/>); by default as the CLI: <c>DOCKER_CONFIG</c>, else
+    /// <c>~/.docker</c>.
+    /// </summary>
+    public string? ConfigDirectory { get; set; }
+
     /// <summary>Host address container ports are published on and reached at.</summary>
     public string PublishAddress { get; set; } = "127.0.0.1";
 

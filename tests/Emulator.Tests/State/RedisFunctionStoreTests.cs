@@ -142,6 +142,49 @@ public class RedisFunctionStoreTests(RedisFixture redis) : IClassFixture<RedisFi
         Assert.Null(await new InMemoryFunctionStore().GetStateIdAsync());
     }
 
+    public static TheoryData<string> Stores => ["redis", "memory"];
+
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task RegistryCredentialsAreStoredWithEveryFieldListedByCreationReplacedAndRemoved(string kind)
+    {
+        IFunctionStore store = kind == "redis" ? _store : new InMemoryFunctionStore();
+        var now = DateTime.UtcNow;
+        var older = Credential(now.AddMinutes(-1)) with { Tags = ["a", "b"], Description = "pulls" };
+        var newer = Credential(now);
+        await store.SaveRegistryCredentialAsync(newer);
+        await store.SaveRegistryCredentialAsync(older);
+
+        var read = await store.GetRegistryCredentialAsync(older.Id);
+        Assert.NotNull(read);
+        Assert.Equal(older with { Tags = null, ArtifactTypes = [] }, read with { Tags = null, ArtifactTypes = [] });
+        Assert.Equal(["a", "b"], read.Tags);
+        Assert.Equal([ArtifactType.Container, ArtifactType.Helm], read.ArtifactTypes);
+        Assert.Equal([older.Id, newer.Id], (await store.ListRegistryCredentialsAsync()).Select(c => c.Id));
+
+        await store.SaveRegistryCredentialAsync(older with { Name = "renamed" });
+        Assert.Equal("renamed", (await store.GetRegistryCredentialAsync(older.Id))!.Name);
+        Assert.Equal(2, (await store.ListRegistryCredentialsAsync()).Count);
+
+        Assert.True(await store.RemoveRegistryCredentialAsync(older.Id));
+        Assert.False(await store.RemoveRegistryCredentialAsync(older.Id));
+        Assert.Null(await store.GetRegistryCredentialAsync(older.Id));
+        Assert.Equal([newer.Id], (await store.ListRegistryCredentialsAsync()).Select(c => c.Id));
+    }
+
+    private static RegistryCredential Credential(DateTime created) => new()
+    {
+        Id = Guid.NewGuid(),
+        NcaId = "local-nca-id",
+        Name = "ngc",
+        RegistryName = "NGC Private Registry",
+        Hostname = "nvcr.io",
+        ArtifactTypes = [ArtifactType.Container, ArtifactType.Helm],
+        Secret = Convert.ToBase64String("$oauthtoken:key"u8.ToArray()),
+        CreatedAt = created,
+        LastUpdatedAt = created,
+    };
+
     private static FunctionVersion Version(Guid functionId) => new()
     {
         Id = functionId,
