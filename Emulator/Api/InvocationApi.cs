@@ -80,21 +80,10 @@ public static partial class InvocationApi
 
     public static async Task PexecStatus(Guid requestId, [AsParameters] Services s)
     {
-        var context = s.Context;
-        context.Response.Headers[NvcfHeaders.RequestId] = requestId.ToString();
-        if (PollWindow.Parse(context.Request, out var error) is not { } pollSeconds)
+        if (await PollAsync(requestId, s) is { } poll)
         {
-            await s.Answers.WriteAsync(context, BadRequest(error!));
-            return;
+            await s.Answers.WritePollAsync(s.Context, poll);
         }
-
-        if (await s.Invocations.PollAsync(requestId, pollSeconds, context.RequestAborted) is not { } poll)
-        {
-            await s.Answers.WriteAsync(context, UnknownRequest(requestId));
-            return;
-        }
-
-        await s.Answers.WritePollAsync(context, poll);
     }
 
     public static Task Exec(Guid functionId, EnvelopeRequest body, [AsParameters] Services s) => ExecAsync(functionId, null, body, s);
@@ -103,21 +92,10 @@ public static partial class InvocationApi
 
     public static async Task ExecStatus(Guid requestId, [AsParameters] Services s)
     {
-        var context = s.Context;
-        context.Response.Headers[NvcfHeaders.RequestId] = requestId.ToString();
-        if (PollWindow.Parse(context.Request, out var error) is not { } pollSeconds)
+        if (await PollAsync(requestId, s) is { } poll)
         {
-            await s.Answers.WriteAsync(context, BadRequest(error!));
-            return;
+            await s.Answers.WriteEnvelopePollAsync(s.Context, requestId, poll);
         }
-
-        if (await s.Invocations.PollAsync(requestId, pollSeconds, context.RequestAborted) is not { } poll)
-        {
-            await s.Answers.WriteAsync(context, UnknownRequest(requestId));
-            return;
-        }
-
-        await s.Answers.WriteEnvelopePollAsync(context, requestId, poll);
     }
 
     /// <summary>The zip of a large result, for a request whose URL is the signed one and has not expired (403 otherwise).</summary>
@@ -196,10 +174,28 @@ public static partial class InvocationApi
         await s.Answers.WriteEnvelopeAsync(context, requestId, outcome);
     }
 
-    private static Rejected BadRequest(string detail) => new(StatusCodes.Status400BadRequest, detail);
+    /// <summary>One status poll of pexec or exec; null when the answer (a 400 or a 404) has been written already.</summary>
+    private static async Task<PollResult?> PollAsync(Guid requestId, Services s)
+    {
+        var context = s.Context;
+        context.Response.Headers[NvcfHeaders.RequestId] = requestId.ToString();
+        if (PollWindow.Parse(context.Request, out var error) is not { } pollSeconds)
+        {
+            await s.Answers.WriteAsync(context, BadRequest(error!));
+            return null;
+        }
 
-    private static Rejected UnknownRequest(Guid requestId) =>
-        new(StatusCodes.Status404NotFound, $"Request id '{requestId}' not found: it is unknown, its result was already delivered, or it expired.");
+        if (await s.Invocations.PollAsync(requestId, pollSeconds, context.RequestAborted) is not { } poll)
+        {
+            await s.Answers.WriteAsync(context, new Rejected(
+                StatusCodes.Status404NotFound, $"Request id '{requestId}' not found: it is unknown, its result was already delivered, or it expired."));
+            return null;
+        }
+
+        return poll;
+    }
+
+    private static Rejected BadRequest(string detail) => new(StatusCodes.Status400BadRequest, detail);
 
     private static bool TryGetHttpInvocationTarget(HttpRequest request, out Guid functionId, out Guid? versionId, out string? error)
     {
