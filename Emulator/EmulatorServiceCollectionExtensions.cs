@@ -56,6 +56,7 @@ public static class EmulatorServiceCollectionExtensions
         services.AddSingleton<FunctionRouter>();
         services.AddSingleton<InvocationForwarder>();
         services.AddSingleton<InvocationService>();
+        services.AddSingleton<InvocationAnswers>();
         services.AddSingleton<Diagnostics.EmulatorTelemetry>();
         services.AddSingleton<PendingInvocations>();
         services.AddSingleton<LargeResults>();

@@ -77,7 +77,7 @@ public static class AssetsApi
     /// Parses <c>NVCF-INPUT-ASSET-REFERENCES</c> (comma-separated, the header may repeat): null with the problem
     /// when an ID is not a UUID (400) or not an uploaded asset (404).
     /// </summary>
-    public static IReadOnlyList<Guid>? ParseReferences(IEnumerable<string?> values, AssetStore assets, out ProblemHttpResult? problem)
+    public static IReadOnlyList<Guid>? ParseReferences(IEnumerable<string?> values, AssetStore assets, out Routing.Rejected? problem)
     {
         problem = null;
         var ids = new List<Guid>();
@@ -85,13 +85,13 @@ public static class AssetsApi
         {
             if (!Guid.TryParse(value, out var id))
             {
-                problem = Problems.BadRequest($"Invalid asset id '{value}' in {Routing.NvcfHeaders.InputAssetReferences}: expected a UUID");
+                problem = new(StatusCodes.Status400BadRequest, $"Invalid asset id '{value}' in {Routing.NvcfHeaders.InputAssetReferences}: expected a UUID");
                 return null;
             }
 
             if (assets.Find(id) is not { Uploaded: true })
             {
-                problem = NotFound(id);
+                problem = new(StatusCodes.Status404NotFound, AssetNotFound(id));
                 return null;
             }
 
@@ -101,5 +101,7 @@ public static class AssetsApi
         return ids;
     }
 
-    private static ProblemHttpResult NotFound(Guid assetId) => Problems.NotFound($"Asset id '{assetId}' not found");
+    private static ProblemHttpResult NotFound(Guid assetId) => Problems.NotFound(AssetNotFound(assetId));
+
+    private static string AssetNotFound(Guid assetId) => $"Asset id '{assetId}' not found";
 }

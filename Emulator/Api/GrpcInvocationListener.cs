@@ -124,13 +124,7 @@ public sealed class GrpcInvocationListener(IServiceProvider services, IOptions<E
             return;
         }
 
-        try
-        {
-            await invocations.RespondAsync(context, request, outcome);
-        }
-        catch (Exception e) when (e is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)
-        {
-        }
+        await services.GetRequiredService<InvocationAnswers>().WriteAsync(context, request, outcome);
     }
 
     /// <summary>A trailers-only gRPC answer carrying the status.</summary>

@@ -1,11 +1,15 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Nvcf.Emulator.Orchestration;
+using Nvcf.Emulator.Routing;
 
 namespace Nvcf.Emulator.Api;
 
 /// <summary>
 /// Every error answer of the API: RFC 7807 problem details (<c>application/problem+json</c>) with the
-/// cloud's status codes (docs/nvcf-contract.md#errors) and <c>type</c> URNs in the style of the NGC gateway.
+/// cloud's status codes (docs/nvcf-contract.md#errors) and <c>type</c> URNs in the style of the NGC gateway. The one
+/// place problems are made: the handlers' answers, the middleware's 401, the exception handlers, ASP.NET Core's own
+/// (<see cref="ShapeLikeNvcf"/>) and the problems inside exec's envelope.
 /// </summary>
 public static class Problems
 {
@@ -25,14 +29,24 @@ public static class Problems
         _ => BadRequest(rejection.Detail),
     };
 
-    public static ProblemHttpResult Create(int status, string detail, string? type = null)
+    /// <summary>An invocation's <see cref="Rejected"/> as HTTP: the problem of the platform, the function or its connection.</summary>
+    public static ProblemHttpResult From(Rejected rejected) => TypedResults.Problem(Details(rejected));
+
+    public static ProblemHttpResult Create(int status, string detail) => TypedResults.Problem(Details(status, detail, "kaizen"));
+
+    /// <summary>An invocation's <see cref="Rejected"/> as a problem, its <c>type</c> named after whose problem it is.</summary>
+    public static ProblemDetails Details(Rejected rejected) => Details(rejected.StatusCode, rejected.Detail, rejected.Source switch
     {
-        var title = ReasonPhrases.GetReasonPhrase(status);
-        return TypedResults.Problem(
-            detail: detail,
-            statusCode: status,
-            title: title,
-            type: type ?? "urn:kaizen:problem-details:" + Kebab(title));
+        ProblemSource.Function => "inference-service",
+        ProblemSource.Connection => "inference-connection",
+        _ => "kaizen",
+    });
+
+    /// <summary>The problem: <c>type</c> <c>urn:&lt;source&gt;:problem-details:&lt;title in kebab case&gt;</c>, the reason phrase as title.</summary>
+    private static ProblemDetails Details(int status, string detail, string source)
+    {
+        var title = Title(status);
+        return new ProblemDetails { Type = Type(source, title), Title = title, Status = status, Detail = detail };
     }
 
     /// <summary>
@@ -44,11 +58,11 @@ public static class Problems
         var problem = context.ProblemDetails;
         var http = context.HttpContext;
         var status = problem.Status ?? http.Response.StatusCode;
-        var title = ReasonPhrases.GetReasonPhrase(status);
+        var title = Title(status);
         problem.Status = status;
         if (problem.Type is null || problem.Type.StartsWith("https://", StringComparison.Ordinal))
         {
-            problem.Type = "urn:kaizen:problem-details:" + Kebab(title);
+            problem.Type = Type("kaizen", title);
         }
 
         problem.Title = title;
@@ -62,12 +76,12 @@ public static class Problems
         };
     }
 
-    /// <summary>"Not Found" → "not-found".</summary>
-    public static string Kebab(string title) => title.ToLowerInvariant().Replace(' ', '-');
+    /// <summary>"kaizen", "Not Found" → "urn:kaizen:problem-details:not-found".</summary>
+    private static string Type(string source, string title) => $"urn:{source}:problem-details:{title.ToLowerInvariant().Replace(' ', '-')}";
 
-    private static class ReasonPhrases
-    {
-        public static string GetReasonPhrase(int status) =>
-            Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status) is { Length: > 0 } phrase ? phrase : "Error";
-    }
+    /// <summary>The reason phrase; the number where the status has none.</summary>
+    private static string Title(int status) =>
+        Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status) is { Length: > 0 } phrase
+            ? phrase
+            : status.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -8,7 +8,7 @@ using Nvcf.Emulator.Runtime;
 namespace Nvcf.Emulator.Routing;
 
 /// <summary>
-/// Sends an invocation to an instance and relays the answer, as the NVCF worker does
+/// Sends an invocation to an instance as the NVCF worker does
 /// (docs/nvcf-contract.md#request-headers): the client's method, headers and body go through unbuffered, except
 /// Authorization, hop-by-hop headers and the platform's own <c>NVCF-*</c> headers, which the emulator sets. One
 /// long-lived connection pool, no retries and no overall timeout: inference can be slow and a POST is not safe to
@@ -54,45 +54,6 @@ public sealed class InvocationForwarder : IDisposable
         }
 
         return _invoker.SendAsync(message, cancellationToken);
-    }
-
-    /// <summary>Relays status, headers and body as they arrive, adding <c>NVCF-REQID</c> and <c>NVCF-STATUS</c>.</summary>
-    public static async Task RelayResponseAsync(HttpContext context, HttpResponseMessage response, Guid requestId, CancellationToken cancellationToken)
-    {
-        RelayHead(context, response, requestId);
-        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-        await body.CopyToAsync(context.Response.Body, cancellationToken);
-        RelayTrailers(context, response);
-    }
-
-    /// <summary>Relays status and headers as <see cref="RelayResponseAsync(HttpContext, HttpResponseMessage, Guid, CancellationToken)"/> does, with a body already read whole.</summary>
-    public static async Task RelayResponseAsync(HttpContext context, HttpResponseMessage response, Guid requestId, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
-    {
-        RelayHead(context, response, requestId);
-        await context.Response.Body.WriteAsync(body, cancellationToken);
-        RelayTrailers(context, response);
-    }
-
-    private static void RelayHead(HttpContext context, HttpResponseMessage response, Guid requestId)
-    {
-        var statusCode = (int)response.StatusCode;
-        context.Response.StatusCode = statusCode;
-        CopyResponseHeaders(response.Headers, context.Response.Headers);
-        CopyResponseHeaders(response.Content.Headers, context.Response.Headers);
-        context.Response.Headers[NvcfHeaders.RequestId] = requestId.ToString();
-        context.Response.Headers[NvcfHeaders.Status] = NvcfHeaders.StatusFor(statusCode);
-    }
-
-    /// <summary>gRPC status and other trailers come after the body.</summary>
-    private static void RelayTrailers(HttpContext context, HttpResponseMessage response)
-    {
-        if (response.TrailingHeaders.NonValidated.Count > 0 && context.Response.SupportsTrailers())
-        {
-            foreach (var (name, values) in response.TrailingHeaders.NonValidated)
-            {
-                context.Response.AppendTrailer(name, new StringValues([.. values]));
-            }
-        }
     }
 
     public void Dispose() => _invoker.Dispose();
@@ -151,17 +112,6 @@ public sealed class InvocationForwarder : IDisposable
         if (message.Content is { } content && content.Headers.ContentType is null)
         {
             content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
-        }
-    }
-
-    private static void CopyResponseHeaders(System.Net.Http.Headers.HttpHeaders source, IHeaderDictionary target)
-    {
-        foreach (var (name, values) in source.NonValidated)
-        {
-            if (!HopByHop.Contains(name))
-            {
-                target[name] = values.Count == 1 ? new StringValues(values.ToString()) : new StringValues([.. values]);
-            }
         }
     }
 

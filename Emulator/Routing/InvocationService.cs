@@ -9,7 +9,7 @@ namespace Nvcf.Emulator.Routing;
 /// One invocation from request to answer (docs/nvcf-contract.md#version-selection,
 /// docs/nvcf-contract.md#waiting-and-polling, docs/nvcf-contract.md#large-responses,
 /// docs/nvcf-contract.md#progress-reporting, docs/nvcf-contract.md#response-handling): choose the version, take an
-/// instance slot within the poll window (else 504), forward, then either relay the answer as it streams or, when the
+/// instance slot within the poll window (else 504), forward, then either hand the answer back to be relayed or, when the
 /// window ends first, answer 202 and keep the work going for <c>/status</c>. In compatibility mode (pexec and exec
 /// without <c>Accept: text/event-stream</c>) container errors become problem details, large answers a 302, and progress
 /// reports 202s; HTTP invocation and event streams are relayed as they are.
@@ -20,7 +20,6 @@ public sealed class InvocationService(
     PendingInvocations pending,
     LargeResults largeResults,
     State.AssetStore assets,
-    EmulatorTelemetry telemetry,
     IOptions<EmulatorOptions> options,
     ILogger<InvocationService> logger)
 {
@@ -29,9 +28,10 @@ public sealed class InvocationService(
     private static readonly TimeSpan ProgressCheckInterval = TimeSpan.FromMilliseconds(200);
 
     /// <summary>
-    /// Routes, takes a slot, forwards and waits for the answer within the poll window. From the moment a slot is
-    /// taken, the invocation owns it: every way out of here either hands it on with the outcome (an answer to relay,
-    /// a 202 whose work goes on) or gives it back.
+    /// Routes, takes a slot, forwards and waits for the answer within the poll window, step by step: limit the body,
+    /// select the version, admit it under the version's rate limit, take an instance slot, forward, await the answer.
+    /// From the moment a slot is taken, the invocation owns it: every way out of here either hands it on with the
+    /// outcome (an answer to relay, a 202 whose work goes on) or gives it back.
     /// </summary>
     public async Task<InvocationOutcome> InvokeAsync(HttpContext context, InvocationRequest request)
     {
@@ -46,45 +46,24 @@ public sealed class InvocationService(
             return NotInvocable(request, selection.Failure);
         }
 
-        // The chosen version's limit, as the cloud checks it: after the version is picked, before a slot is taken.
-        if (route.RateLimiter is { } limiter && !limiter.TryAdmit(context.Request.Headers.Authorization.ToString(), out var refusal))
+        if (Admit(context, route) is { } limited)
         {
-            return RateLimited(route, refusal);
+            return limited;
         }
 
         var deadline = DateTime.UtcNow.AddSeconds(request.PollSeconds);
-        var (lease, refused) = await TakeSlotAsync(route, request, deadline, context.RequestAborted);
+        var (lease, noSlot) = await TakeSlotAsync(route, request, deadline, context.RequestAborted);
         if (lease is null)
         {
-            return refused!;
+            return noSlot!;
         }
 
-        ActiveInvocation active;
-        Task<HttpResponseMessage> sending;
-        try
+        if (Forward(context, request, route, lease, deadline, out var badPath) is not { } active)
         {
-            (active, sending) = Forward(context, request, route, lease, deadline);
-        }
-        catch (UriFormatException e)
-        {
-            lease.Dispose();
-            return new Rejected(StatusCodes.Status400BadRequest, $"Invalid request path: {e.Message}");
-        }
-        catch
-        {
-            lease.Dispose();
-            throw;
+            return badPath!;
         }
 
-        try
-        {
-            return await AwaitAnswerAsync(context, active, sending, deadline);
-        }
-        catch
-        {
-            active.Dispose();
-            throw;
-        }
+        return await AwaitAnswerAsync(context, active, deadline);
     }
 
     /// <summary>A declared body over the limit is refused before it takes a slot; an undeclared one when it crosses it.</summary>
@@ -107,6 +86,12 @@ public sealed class InvocationService(
     private Rejected NotInvocable(InvocationRequest request, RouteFailure failure) => failure == RouteFailure.Degraded
         ? new Rejected(StatusCodes.Status400BadRequest, $"Function id '{request.FunctionId}': DEGRADED function cannot be invoked")
         : new Rejected(StatusCodes.Status404NotFound, $"Function id '{request.FunctionId}' version '{request.VersionId?.ToString() ?? "any"}': Specified function in account '{options.Value.NcaId}' is not found");
+
+    /// <summary>The chosen version's limit, as the cloud checks it: after the version is picked, before a slot is taken.</summary>
+    private Rejected? Admit(HttpContext context, VersionRoute route) =>
+        route.RateLimiter is { } limiter && !limiter.TryAdmit(context.Request.Headers.Authorization.ToString(), out var refusal)
+            ? RateLimited(route, refusal)
+            : null;
 
     /// <summary>429 (docs/nvcf-contract.md#rate-limits), with <c>Retry-After</c>: when the refusing window ends.</summary>
     private Rejected RateLimited(VersionRoute route, RateRefusal refusal)
@@ -149,27 +134,53 @@ public sealed class InvocationService(
         }
     }
 
-    /// <summary>Prepares the request's folders and starts sending it to the leased instance.</summary>
-    private (ActiveInvocation Active, Task<HttpResponseMessage> Sending) Forward(
-        HttpContext context, InvocationRequest request, VersionRoute route, InstanceLease lease, DateTime deadline)
+    /// <summary>
+    /// Prepares the request's folders and starts sending it to the leased instance; null with the 400 in
+    /// <paramref name="badPath"/> when the path cannot make an address (the slot is given back then).
+    /// </summary>
+    private ActiveInvocation? Forward(
+        HttpContext context, InvocationRequest request, VersionRoute route, InstanceLease lease, DateTime deadline, out Rejected? badPath)
     {
-        var address = lease.Target.AddressOf(request.PathAndQuery ?? route.Version.InferencePath);
-        var folders = lease.Target.Folders.ForRequest(request.RequestId);
-        var body = request.Content is null ? StreamingRequestContent.ForCaller(context) : null;
-        var work = new CancellationTokenSource();
-        var abortRegistration = context.RequestAborted.Register(static state => ((CancellationTokenSource)state!).Cancel(), work);
-        var forwarding = EmulatorTelemetry.StartForward(route, request.RequestId, lease.Target.InstanceId);
-        var active = new ActiveInvocation(request, route, lease, folders, body, work, abortRegistration, forwarding);
+        badPath = null;
+        Uri address;
+        try
+        {
+            address = lease.Target.AddressOf(request.PathAndQuery ?? route.Version.InferencePath);
+        }
+        catch (UriFormatException e)
+        {
+            lease.Dispose();
+            badPath = new Rejected(StatusCodes.Status400BadRequest, $"Invalid request path: {e.Message}");
+            return null;
+        }
+
+        ActiveInvocation active;
+        try
+        {
+            var folders = lease.Target.Folders.ForRequest(request.RequestId);
+            var body = request.Content is null ? StreamingRequestContent.ForCaller(context) : null;
+            var work = new CancellationTokenSource();
+            var abortRegistration = context.RequestAborted.Register(static state => ((CancellationTokenSource)state!).Cancel(), work);
+            var forwarding = EmulatorTelemetry.StartForward(route, request.RequestId, lease.Target.InstanceId);
+            active = new ActiveInvocation(request, route, lease, folders, body, work, abortRegistration, forwarding);
+        }
+        catch
+        {
+            lease.Dispose();
+            throw;
+        }
+
         try
         {
             foreach (var assetId in request.AssetIds ?? [])
             {
-                assets.CopyTo(assetId, folders.InputAssets);
+                assets.CopyTo(assetId, active.Folders.InputAssets);
             }
 
             var invocation = new Invocation(
-                request.RequestId, route.Version, address, Subject, deadline, (HttpContent?)body ?? request.Content, CallersBody: body is not null, request.AssetIds, request.Grpc);
-            return (active, forwarder.SendAsync(context, invocation, lease.Target, work.Token));
+                request.RequestId, route.Version, address, Subject, deadline, (HttpContent?)active.Body ?? request.Content, CallersBody: active.Body is not null, request.AssetIds, request.Grpc);
+            active.Sending = forwarder.SendAsync(context, invocation, lease.Target, active.Cancellation);
+            return active;
         }
         catch
         {
@@ -183,56 +194,69 @@ public sealed class InvocationService(
     /// is handed back to be relayed; otherwise, in compatibility mode, the invocation takes the rest of the caller's
     /// body and answers 202 while the work goes on, and elsewhere it gives up with 504.
     /// </summary>
-    private async Task<InvocationOutcome> AwaitAnswerAsync(HttpContext context, ActiveInvocation active, Task<HttpResponseMessage> sending, DateTime deadline)
+    private async Task<InvocationOutcome> AwaitAnswerAsync(HttpContext context, ActiveInvocation active, DateTime deadline)
+    {
+        try
+        {
+            var request = active.Request;
+            var progress = await AwaitWindowAsync(active, deadline);
+            if (!active.Sending.IsCompleted && request.Compatible && active.Body is { } body)
+            {
+                // The caller's exchange is about to end: its body must be the invocation's own first.
+                try
+                {
+                    await body.TakeOverAsync(context.RequestAborted);
+                }
+                catch (Exception e) when (e is BadHttpRequestException or IOException or OperationCanceledException)
+                {
+                    active.Dispose();
+                    return BodyNotRead(e);
+                }
+            }
+
+            if (active.Sending.IsCompleted)
+            {
+                return Answer(active);
+            }
+
+            return request.Compatible ? Accept(active, progress) : GiveUp(active);
+        }
+        catch
+        {
+            active.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The answer that came in time; or, when the send failed, why (the slot is given back then).</summary>
+    private InvocationOutcome Answer(ActiveInvocation active)
+    {
+        try
+        {
+            return new Answered(active.Sending.GetAwaiter().GetResult(), active);
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
+        {
+            active.Dispose();
+            if (CallersBodyFailure(e) is { } bad)
+            {
+                return BodyNotRead(bad);
+            }
+
+            if (e is HttpRequestException)
+            {
+                logger.InstanceUnreachable(active.Request.RequestId, active.Lease.Target.InstanceId, e.Message);
+                return InferenceConnectionError;
+            }
+
+            return ClientClosed;
+        }
+    }
+
+    /// <summary>The window is over (or progress came first): the caller gets 202, the work goes on.</summary>
+    private Accepted Accept(ActiveInvocation active, ProgressReport? progress)
     {
         var request = active.Request;
-        var progress = await AwaitWindowAsync(active, sending, deadline);
-        if (!sending.IsCompleted && request.Compatible && active.Body is { } body)
-        {
-            // The caller's exchange is about to end: its body must be the invocation's own first.
-            try
-            {
-                await body.TakeOverAsync(context.RequestAborted);
-            }
-            catch (Exception e) when (e is BadHttpRequestException or IOException or OperationCanceledException)
-            {
-                active.Dispose();
-                return BodyNotRead(e);
-            }
-        }
-
-        if (sending.IsCompleted)
-        {
-            try
-            {
-                return new Answered(await sending, active);
-            }
-            catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
-            {
-                active.Dispose();
-                if (CallersBodyFailure(e) is { } bad)
-                {
-                    return BodyNotRead(bad);
-                }
-
-                if (e is HttpRequestException)
-                {
-                    logger.InstanceUnreachable(request.RequestId, active.Lease.Target.InstanceId, e.Message);
-                    return InferenceConnectionError;
-                }
-
-                return ClientClosed;
-            }
-        }
-
-        if (!request.Compatible)
-        {
-            // No generated 202 outside compatibility mode: the platform gives up as when no worker answers.
-            active.Dispose();
-            return new Rejected(StatusCodes.Status504GatewayTimeout, $"The function did not answer within {request.PollSeconds} s.");
-        }
-
-        // The window is over (or progress came first): the caller gets 202, the work goes on.
         active.DetachFromCaller();
         var record = new PendingInvocation(request.RequestId, active.Route.Version, request.PollSeconds, active.Folders, active.Work);
         if (progress is not null)
@@ -240,15 +264,23 @@ public sealed class InvocationService(
             record.ProgressDelivered = progress.WrittenAt;
         }
 
-        record.Result = CompleteInBackgroundAsync(sending, active);
+        record.Result = CompleteInBackgroundAsync(active);
         pending.Add(record);
         return new Accepted(record, progress);
     }
 
+    /// <summary>No generated 202 outside compatibility mode: the platform gives up as when no worker answers.</summary>
+    private static Rejected GiveUp(ActiveInvocation active)
+    {
+        active.Dispose();
+        return new Rejected(StatusCodes.Status504GatewayTimeout, $"The function did not answer within {active.Request.PollSeconds} s.");
+    }
+
     /// <summary>Waits until the answer comes or the window ends; in compatibility mode, a progress report ends the wait too.</summary>
-    private static async Task<ProgressReport?> AwaitWindowAsync(ActiveInvocation active, Task sending, DateTime deadline)
+    private static async Task<ProgressReport?> AwaitWindowAsync(ActiveInvocation active, DateTime deadline)
     {
         var request = active.Request;
+        var sending = active.Sending;
         while (!sending.IsCompleted)
         {
             var remaining = deadline - DateTime.UtcNow;
@@ -295,79 +327,6 @@ public sealed class InvocationService(
 
     private static Rejected ClientClosed => new(StatusCodes.Status499ClientClosedRequest, "The client closed the request.");
 
-    /// <summary>Writes an outcome to the caller of pexec or an HTTP invocation.</summary>
-    public async Task RespondAsync(HttpContext context, InvocationRequest request, InvocationOutcome outcome)
-    {
-        try
-        {
-            await WriteAsync(context, outcome);
-        }
-        finally
-        {
-            telemetry.RecordInvocation(
-                (outcome as Answered)?.Active.Route.Version ?? (outcome as Accepted)?.Pending.Version,
-                context.Response.StatusCode,
-                System.Diagnostics.Stopwatch.GetElapsedTime(request.ArrivedAt));
-        }
-    }
-
-    private async Task WriteAsync(HttpContext context, InvocationOutcome outcome)
-    {
-        switch (outcome)
-        {
-            case Answered answered:
-                using (answered.Active)
-                using (answered.Response)
-                {
-                    var response = answered.Response;
-                    var request = answered.Active.Request;
-                    if (request.Compatible && ((int)response.StatusCode >= 400 || LargeResults.IsLarge(response.Content.Headers.ContentLength, answered.Active.Folders)))
-                    {
-                        var final = await FinishAsync(response, answered.Active, context.RequestAborted);
-                        await final.WriteAsync(context.Response, context.RequestAborted);
-                    }
-                    else if (request.Compatible && response.Content.Headers.ContentLength is null)
-                    {
-                        await RelayOrStoreAsync(context, response, answered.Active);
-                    }
-                    else
-                    {
-                        await InvocationForwarder.RelayResponseAsync(context, response, request.RequestId, context.RequestAborted);
-                    }
-                }
-
-                break;
-
-            case Accepted accepted:
-                await WriteAcceptedAsync(context.Response, accepted.Progress);
-                break;
-
-            case Rejected rejected:
-                await rejected.ToResult(context.Response).ExecuteAsync(context);
-                break;
-        }
-    }
-
-    /// <summary>
-    /// A compatibility-mode answer of unknown length (docs/nvcf-contract.md#large-responses): its size is known only once
-    /// read, so at most 5 MiB (plus one read) is held. An answer that ends within it is relayed as it is; one that goes
-    /// past it becomes a large result, what was held and the rest streamed into the zip.
-    /// </summary>
-    private async Task RelayOrStoreAsync(HttpContext context, HttpResponseMessage response, ActiveInvocation active)
-    {
-        var aborted = context.RequestAborted;
-        await using var stream = await response.Content.ReadAsStreamAsync(aborted);
-        using var head = await BodyHead.ReadAsync(stream, NvcfHeaders.MaxDirectResponseSizeBytes, aborted);
-        if (head.Complete)
-        {
-            await InvocationForwarder.RelayResponseAsync(context, response, active.Request.RequestId, head.Bytes, aborted);
-            return;
-        }
-
-        var location = await largeResults.StoreAsync(active.Request.RequestId, head.Bytes, stream, active.Folders, aborted);
-        await FinalResponse.Redirect(location).WriteAsync(context.Response, aborted);
-    }
-
     /// <summary>
     /// <c>GET /pexec/status/{requestId}</c>: waits up to the poll window for the final answer (then forgets the
     /// request) or a new progress report; else 202 again. Null when the request is unknown or expired.
@@ -402,73 +361,116 @@ public sealed class InvocationService(
         return new PollResult(record, await record.Result, null);
     }
 
-    /// <summary>Reads an answer to the end, applying compatibility mode: problem details for errors, 302 for large results.</summary>
-    public async Task<FinalResponse> FinishAsync(HttpResponseMessage response, ActiveInvocation active, CancellationToken cancellationToken)
+    /// <summary>
+    /// What compatibility mode (docs/nvcf-contract.md#response-handling, docs/nvcf-contract.md#large-responses) makes of
+    /// an answer before the caller sees it: an error becomes problem details, a large answer (declared over 5 MiB, or
+    /// with large outputs) a <see cref="LargeResult"/>. An answer of unknown length is read until it ends or passes
+    /// 5 MiB (so at most that plus one read is held): within it, it comes back with its <see cref="Answered.Head"/>
+    /// to be relayed; past it, what was held and the rest go into the zip. Any other answer comes back as it is, to be
+    /// streamed (at once: nothing is read, so nothing is awaited). Outside compatibility mode every answer is relayed
+    /// as it is and this is not called.
+    /// </summary>
+    public async ValueTask<InvocationOutcome> SettleAsync(Answered answered, CancellationToken cancellationToken)
     {
+        var (response, active) = answered;
         var status = (int)response.StatusCode;
-        var compatible = active.Request.Compatible;
-        if (compatible && status >= 400)
+        if (status >= 400)
         {
             await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
             var buffer = new MemoryStream();
             await CopyAtMostAsync(stream, buffer, MaxErrorBodyBytes, cancellationToken);
-            return FinalResponse.InferenceError(status, buffer.ToArray());
+            return FunctionError(status, buffer.ToArray());
         }
 
-        if (compatible && LargeResults.IsLarge(response.Content.Headers.ContentLength, active.Folders))
+        if (LargeResults.IsLarge(response.Content.Headers.ContentLength, active.Folders))
         {
             await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-            return FinalResponse.Redirect(await largeResults.StoreAsync(active.Request.RequestId, stream, active.Folders, cancellationToken));
+            return new LargeResult(await largeResults.StoreAsync(active.Request.RequestId, stream, active.Folders, cancellationToken));
         }
 
-        if (compatible && response.Content.Headers.ContentLength is null)
+        if (response.Content.Headers.ContentLength is not null)
         {
-            // Unknown length: hold at most 5 MiB (plus one read); past that, the rest goes straight into the zip.
-            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-            using var head = await BodyHead.ReadAsync(stream, NvcfHeaders.MaxDirectResponseSizeBytes, cancellationToken);
-            return head.Complete
-                ? FinalResponse.From(response, head.Bytes.ToArray())
-                : FinalResponse.Redirect(await largeResults.StoreAsync(active.Request.RequestId, head.Bytes, stream, active.Folders, cancellationToken));
+            return answered;
         }
 
-        return await FinalResponse.ReadAsync(response, cancellationToken);
+        var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+        var head = await BodyHead.ReadAsync(body, NvcfHeaders.MaxDirectResponseSizeBytes, cancellationToken);
+        if (head.Complete)
+        {
+            return answered with { Head = head };
+        }
+
+        await using (body)
+        using (head)
+        {
+            return new LargeResult(await largeResults.StoreAsync(active.Request.RequestId, head.Bytes, body, active.Folders, cancellationToken));
+        }
     }
 
-    public static Task WriteAcceptedAsync(HttpResponse response, ProgressReport? progress)
+    /// <summary>Reads an answer to the end for a caller who is not waiting on it (after a 202), applying compatibility mode.</summary>
+    public async Task<FinalAnswer> FinishAsync(HttpResponseMessage response, ActiveInvocation active, CancellationToken cancellationToken)
     {
-        if (progress is not null)
+        var answered = new Answered(response, active);
+        var settled = active.Request.Compatible ? await SettleAsync(answered, cancellationToken) : answered;
+        switch (settled)
         {
-            return progress.WriteAsync(response, response.HttpContext.RequestAborted);
-        }
+            case FinalAnswer final:
+                return final;
+            case Answered { Head: { } head }:
+                using (head)
+                {
+                    return Completed.From(response, head.Bytes.ToArray());
+                }
 
-        response.StatusCode = StatusCodes.Status202Accepted;
-        response.Headers[NvcfHeaders.Status] = NvcfHeaders.StatusInProgress;
-        response.ContentLength = 0;
-        return Task.CompletedTask;
+            default:
+                return Completed.From(response, await response.Content.ReadAsByteArrayAsync(cancellationToken));
+        }
+    }
+
+    /// <summary>
+    /// What the worker makes of a container error in compatibility mode (docs/nvcf-contract.md#response-handling):
+    /// problem details typed <c>urn:inference-service:problem-details:&lt;status&gt;</c>, detail from the body's
+    /// <c>error</c> field.
+    /// </summary>
+    private static Rejected FunctionError(int statusCode, byte[] containerBody) =>
+        new(statusCode, ErrorField(containerBody) ?? "Inference error", ProblemSource.Function);
+
+    private static string? ErrorField(byte[] body)
+    {
+        try
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(body);
+            return json.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
+                && json.RootElement.TryGetProperty("error", out var error)
+                ? error.ValueKind == System.Text.Json.JsonValueKind.String ? error.GetString() : error.GetRawText()
+                : null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
     }
 
     private static Rejected InferenceConnectionError => new(
-        StatusCodes.Status500InternalServerError,
-        "Inference connection error while making inference request",
-        "urn:inference-connection:problem-details:internal-server-error");
+        StatusCodes.Status500InternalServerError, "Inference connection error while making inference request", ProblemSource.Connection);
 
-    private async Task<FinalResponse> CompleteInBackgroundAsync(Task<HttpResponseMessage> sending, ActiveInvocation active)
+    private async Task<FinalAnswer> CompleteInBackgroundAsync(ActiveInvocation active)
     {
         using (active)
         {
             try
             {
-                using var response = await sending;
+                using var response = await active.Sending;
                 return await FinishAsync(response, active, active.Cancellation);
             }
             catch (HttpRequestException e)
             {
                 logger.InstanceUnreachable(active.Request.RequestId, active.Lease.Target.InstanceId, e.Message);
-                return InferenceConnectionError.ToFinal();
+                return InferenceConnectionError;
             }
             catch (OperationCanceledException)
             {
-                return new Rejected(StatusCodes.Status500InternalServerError, "The request was cancelled: its result was not polled for.").ToFinal();
+                return new Rejected(StatusCodes.Status500InternalServerError, "The request was cancelled: its result was not polled for.");
             }
         }
     }
@@ -529,45 +531,8 @@ public sealed record InvocationRequest(
     public long ArrivedAt { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
 }
 
-public abstract record InvocationOutcome;
-
-/// <summary>The container answered within the window; the response is still to be read.</summary>
-public sealed record Answered(HttpResponseMessage Response, ActiveInvocation Active) : InvocationOutcome;
-
-/// <summary>The window ended first (or progress was reported): 202, result later through status.</summary>
-public sealed record Accepted(PendingInvocation Pending, ProgressReport? Progress) : InvocationOutcome;
-
-/// <summary>No container answer: the request was refused or failed on the way.</summary>
-/// <param name="RetryAfterSeconds">For a 429: when to try again, sent as <c>Retry-After</c>.</param>
-public sealed record Rejected(int StatusCode, string Detail, string? Type = null, int? RetryAfterSeconds = null) : InvocationOutcome
-{
-    /// <summary>The problem to answer, with <c>NVCF-STATUS: errored</c> and any <c>Retry-After</c> set on <paramref name="response"/>.</summary>
-    public IResult ToResult(HttpResponse response)
-    {
-        response.Headers[NvcfHeaders.Status] = NvcfHeaders.StatusErrored;
-        if (RetryAfterSeconds is { } seconds)
-        {
-            response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        }
-
-        return Api.Problems.Create(StatusCode, Detail, Type);
-    }
-
-    public FinalResponse ToFinal()
-    {
-        var problem = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
-        {
-            ["type"] = Type ?? "urn:kaizen:problem-details:" + Api.Problems.Kebab(Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(StatusCode)),
-            ["title"] = Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(StatusCode),
-            ["status"] = StatusCode,
-            ["detail"] = Detail,
-        });
-        return new FinalResponse(StatusCode, [new("Content-Type", "application/problem+json")], problem);
-    }
-}
-
 /// <summary>The outcome of one status poll: the final answer, a progress report, or neither (still running).</summary>
-public sealed record PollResult(PendingInvocation Pending, FinalResponse? Final, ProgressReport? Progress);
+public sealed record PollResult(PendingInvocation Pending, FinalAnswer? Final, ProgressReport? Progress);
 
 /// <summary>
 /// An invocation holding an instance slot, its request folders, the caller's body and its forward span until its
@@ -598,6 +563,9 @@ public sealed class ActiveInvocation(
 
     /// <summary>The caller's body on its way to the instance, when the invocation forwards it.</summary>
     internal StreamingRequestContent? Body { get; } = body as StreamingRequestContent;
+
+    /// <summary>The forward: complete once the answer's headers have arrived.</summary>
+    internal Task<HttpResponseMessage> Sending { get; set; } = null!;
 
     internal CancellationTokenSource Work { get; } = work;
 

@@ -75,18 +75,11 @@ public sealed class LargeResults
         return _urls.Sign($"{RoutePrefix}/{requestId}.zip", _retention);
     }
 
-    /// <summary>The zip, for a request whose URL is the signed one and has not expired (403 otherwise).</summary>
-    public IResult Download(Guid requestId, HttpRequest request)
+    /// <summary>Where the zip of <paramref name="requestId"/> is, while it is kept; null when there is none or it expired.</summary>
+    public string? Find(Guid requestId)
     {
-        if (_urls.Check(request) is { } refused)
-        {
-            return refused;
-        }
-
         var path = PathOf(requestId);
-        return File.Exists(path) && File.GetLastWriteTimeUtc(path) + _retention > DateTime.UtcNow
-            ? Results.File(path, "application/zip", requestId + ".zip")
-            : Problems.NotFound($"Result '{requestId}' does not exist or has expired.");
+        return File.Exists(path) && File.GetLastWriteTimeUtc(path) + _retention > DateTime.UtcNow ? path : null;
     }
 
     private string PathOf(Guid requestId) => Path.Combine(_folder, requestId + ".zip");

@@ -80,7 +80,7 @@ public sealed class PendingInvocation(Guid requestId, Domain.FunctionVersion ver
     public Runtime.RequestFolders Folders { get; } = folders;
 
     /// <summary>The final answer, once the container has given it.</summary>
-    public Task<FinalResponse> Result { get; set; } = null!;
+    public Task<FinalAnswer> Result { get; set; } = null!;
 
     /// <summary>Modification time of the last progress report delivered to the client.</summary>
     public DateTime ProgressDelivered { get; set; }

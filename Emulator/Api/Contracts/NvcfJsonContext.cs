@@ -21,6 +21,8 @@ namespace Nvcf.Emulator.Api.Contracts;
 [JsonSerializable(typeof(DeploymentResponse))]
 [JsonSerializable(typeof(GpuSpecificationResponse))]
 [JsonSerializable(typeof(EnvelopeRequest))]
+[JsonSerializable(typeof(InvokeFunctionResponse))]
+[JsonSerializable(typeof(Microsoft.AspNetCore.Mvc.ProblemDetails))]
 [JsonSerializable(typeof(QueuesResponse))]
 [JsonSerializable(typeof(QueuePosition))]
 [JsonSerializable(typeof(ClusterGroupsResponse))]

@@ -67,7 +67,7 @@ public class InvocationOnTheEngineTests(DockerFixture docker)
     }
 
     [Fact]
-    public async Task AContainerErrorIsMappedForPexecAndRelayedAsItIsForHttpInvocation()
+    public async Task AContainerErrorIsMappedForPexecAndExecAndRelayedAsItIsForHttpInvocation()
     {
         var function = await DeployAsync(new { name = "failing", inferenceUrl = "/cgi-bin/fail", containerImage = DockerFixture.CgiImage });
 
@@ -75,6 +75,19 @@ public class InvocationOnTheEngineTests(DockerFixture docker)
         var problem = await pexec.ProblemAsync(HttpStatusCode.ServiceUnavailable);
         Assert.Equal("urn:inference-service:problem-details:service-unavailable", (string?)problem["type"]);
         Assert.Equal("model exploded", (string?)problem["detail"]);
+
+        // exec wraps the same problem in its envelope, with the container's status as the answer's and as errorCode.
+        using var exec = await Http.PostAsJsonAsync($"/v2/nvcf/exec/functions/{function.Id()}", new { requestBody = new { } });
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, exec.StatusCode);
+        Assert.Equal("application/json", exec.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("errored", exec.Header("NVCF-STATUS"));
+        var envelope = (await exec.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.Equal(exec.Header("NVCF-REQID"), (string?)envelope["reqId"]);
+        Assert.Equal("errored", (string?)envelope["status"]);
+        Assert.Equal(503, (int)envelope["errorCode"]!);
+        Assert.Null(envelope["percentComplete"]);
+        Assert.Equal("urn:inference-service:problem-details:service-unavailable", (string?)envelope["response"]!["type"]);
+        Assert.Equal("model exploded", (string?)envelope["response"]!["detail"]);
 
         using var request = new HttpRequestMessage(HttpMethod.Post, "/cgi-bin/fail") { Content = new StringContent("{}") };
         request.Headers.Add("function-id", function.Id().ToString());
