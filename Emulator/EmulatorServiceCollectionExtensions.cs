@@ -62,6 +62,7 @@ public static class EmulatorServiceCollectionExtensions
         services.AddSingleton<DeploymentOrchestrator>();
         services.AddSingleton<DeploymentService>();
         services.AddSingleton<FunctionService>();
+        services.AddSingleton<TelemetryService>();
         services.AddHostedService(sp => sp.GetRequiredService<DeploymentOrchestrator>());
         services.AddSingleton<GrpcInvocationListener>();
         services.AddHostedService(sp => sp.GetRequiredService<GrpcInvocationListener>());
@@ -79,6 +80,7 @@ public static class EmulatorServiceCollectionExtensions
         app.MapSecretsApi();
         app.MapRateLimitApi();
         app.MapInstancesApi();
+        app.MapTelemetriesApi();
 
         // The API's description, outside /v2 so it needs no bearer token.
         app.MapOpenApi(OpenApiRoute);

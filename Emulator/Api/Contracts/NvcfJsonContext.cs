@@ -28,6 +28,10 @@ namespace Nvcf.Emulator.Api.Contracts;
 [JsonSerializable(typeof(CreateAssetResponse))]
 [JsonSerializable(typeof(AssetResponse))]
 [JsonSerializable(typeof(AssetListResponse))]
+[JsonSerializable(typeof(TelemetryRequest))]
+[JsonSerializable(typeof(TelemetryResponse))]
+[JsonSerializable(typeof(ListTelemetryResponse))]
+[JsonSerializable(typeof(UpdateTelemetrySecretRequest))]
 internal sealed partial class NvcfJsonContext : JsonSerializerContext
 {
     /// <summary>Applies the wire conventions to the API's serializer options.</summary>
