@@ -63,6 +63,7 @@ public static class EmulatorServiceCollectionExtensions
         services.AddSingleton<DeploymentService>();
         services.AddSingleton<FunctionService>();
         services.AddSingleton<TelemetryService>();
+        services.AddSingleton<Otlp.OtlpRelay>();
         services.AddHostedService(sp => sp.GetRequiredService<DeploymentOrchestrator>());
         services.AddSingleton<GrpcInvocationListener>();
         services.AddHostedService(sp => sp.GetRequiredService<GrpcInvocationListener>());

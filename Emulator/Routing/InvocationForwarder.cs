@@ -22,6 +22,9 @@ public sealed class InvocationForwarder : IDisposable
         "TE", "Trailer", "Transfer-Encoding", "Upgrade",
     };
 
+    private const string TraceParent = "traceparent";
+    private const string TraceState = "tracestate";
+
     private readonly HttpMessageInvoker _invoker = new(new SocketsHttpHandler
     {
         UseProxy = false,
@@ -30,7 +33,8 @@ public sealed class InvocationForwarder : IDisposable
         UseCookies = false,
         ConnectTimeout = TimeSpan.FromSeconds(15),
         PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
-        ActivityHeadersPropagator = DistributedContextPropagator.CreateDefaultPropagator(),
+        // Trace context is set by AddTraceContext, once: the handler would add a second traceparent to the caller's.
+        ActivityHeadersPropagator = null,
     });
 
     /// <summary>Sends the request and returns once the response headers have arrived.</summary>
@@ -48,6 +52,7 @@ public sealed class InvocationForwarder : IDisposable
 
         CopyRequestHeaders(request.Headers, message, skipContentHeaders: !invocation.CallersBody);
         AddPlatformHeaders(message, invocation, target);
+        AddTraceContext(request.Headers, message.Headers);
         if (invocation.Grpc)
         {
             message.Headers.TryAddWithoutValidation("TE", "trailers");
@@ -109,6 +114,8 @@ public sealed class InvocationForwarder : IDisposable
                 || name.Equals("Authorization", StringComparison.OrdinalIgnoreCase)
                 || name.Equals("Host", StringComparison.OrdinalIgnoreCase)
                 || NvcfHeaders.PlatformOwned.Contains(name)
+                || name.Equals(TraceParent, StringComparison.OrdinalIgnoreCase)
+                || name.Equals(TraceState, StringComparison.OrdinalIgnoreCase)
                 || NamedIn(connectionTokens, name)
                 || (skipContentHeaders && name.StartsWith("Content-", StringComparison.OrdinalIgnoreCase)))
             {
@@ -118,6 +125,30 @@ public sealed class InvocationForwarder : IDisposable
             if (!message.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)value))
             {
                 message.Content?.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)value);
+            }
+        }
+    }
+
+    /// <summary>
+    /// W3C trace context (docs/nvcf-contract.md#trace-context): the emulator's current span as the parent, in the
+    /// caller's trace when it sent a <c>traceparent</c> (ASP.NET Core continued it), with its <c>tracestate</c>. Without a
+    /// span (nothing listens to the emulator's activities) the caller's headers go through as they are.
+    /// </summary>
+    private static void AddTraceContext(IHeaderDictionary incoming, System.Net.Http.Headers.HttpRequestHeaders outgoing)
+    {
+        if (Activity.Current is { } activity)
+        {
+            DistributedContextPropagator.Current.Inject(activity, outgoing, static (carrier, name, value) =>
+                ((System.Net.Http.Headers.HttpRequestHeaders)carrier!).TryAddWithoutValidation(name, value));
+            return;
+        }
+
+        if (incoming.TryGetValue(TraceParent, out var traceParent))
+        {
+            outgoing.TryAddWithoutValidation(TraceParent, (IEnumerable<string?>)traceParent);
+            if (incoming.TryGetValue(TraceState, out var traceState))
+            {
+                outgoing.TryAddWithoutValidation(TraceState, (IEnumerable<string?>)traceState);
             }
         }
     }
