@@ -1,0 +1,135 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Nvcf.Emulator.Tests.Infrastructure;
+
+namespace Nvcf.Emulator.Tests.Docker;
+
+/// <summary>
+/// A function created with <c>telemetries</c>, on the real engine: its container gets the OTLP variables, reaches the
+/// telemetry's endpoint on this machine's loopback through the emulator, and each invocation carries the caller's trace.
+/// </summary>
+[Collection(DockerCollection.Name)]
+public class TelemetryOnTheEngineTests(DockerFixture docker)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(1);
+
+    [Fact]
+    public async Task TheContainerGetsTheCallersTraceAndItsOtlpVariablesAndReachesTheTelemetryEndpointOnLoopback()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var name = "collector-" + Guid.NewGuid().ToString("N")[..8];
+        using var created = await docker.Http.PostAsJsonAsync("/v2/nvcf/telemetries", new
+        {
+            endpoint = $"http://127.0.0.1:{receiver.Port}/otlp",
+            protocol = "HTTP",
+            provider = "OTEL_COLLECTOR",
+            types = new[] { "TRACES", "METRICS" },
+            secret = new { name, value = "s3cret-token" },
+        });
+        Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+        var telemetryId = (string)(await created.Content.ReadFromJsonAsync<JsonObject>())!["telemetry"]!["telemetryId"]!;
+
+        var function = await docker.Http.CreateFunctionAsync(new
+        {
+            name = "traced-fn",
+            inferenceUrl = "/cgi-bin/telemetry",
+            containerImage = await TestImages.CgiScriptsAsync(),
+            telemetries = new { tracesTelemetryId = telemetryId, metricsTelemetryId = telemetryId },
+        });
+        await docker.Http.DeployAsync(function);
+        await docker.Http.WaitForStatusAsync(function, Timeout, "ACTIVE");
+
+        const string traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+        const string callersSpan = "00f067aa0ba902b7";
+        using var response = await docker.Http.InvokeAsync(function.Id(), "{}", configure: r =>
+        {
+            r.Headers.Add("traceparent", $"00-{traceId}-{callersSpan}-01");
+            r.Headers.Add("tracestate", "vendor=value");
+        });
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        var seen = text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('=', 2)).Where(kv => kv.Length == 2)
+            .ToDictionary(kv => kv[0], kv => kv[1]);
+
+        // One trace from the caller into the container, whose parent is the emulator's span, not the caller's.
+        var traceparent = seen["traceparent"].Split('-');
+        Assert.Equal(4, traceparent.Length);
+        Assert.Equal(traceId, traceparent[1]);
+        Assert.NotEqual(callersSpan, traceparent[2]);
+        Assert.Equal("vendor=value", seen["tracestate"]);
+
+        var instance = (await docker.Http.GetFromJsonAsync<JsonObject>($"/v2/nvcf/functions/{function.Id()}/versions/{function.VersionId()}"))!
+            ["function"]!["activeInstances"]![0]!["instanceId"]!.ToString();
+        Assert.Equal("traced-fn", seen["OTEL_SERVICE_NAME"]);
+        Assert.Equal("http/protobuf", seen["OTEL_EXPORTER_OTLP_PROTOCOL"]);
+        Assert.Equal(seen["OTEL_EXPORTER_OTLP_ENDPOINT"] + "/v1/traces", seen["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]);
+        Assert.Equal(seen["OTEL_EXPORTER_OTLP_ENDPOINT"] + "/v1/metrics", seen["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"]);
+        Assert.False(seen.ContainsKey("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"));
+        Assert.DoesNotContain("127.0.0.1", seen["OTEL_EXPORTER_OTLP_ENDPOINT"], StringComparison.Ordinal);
+        var attributes = seen["OTEL_RESOURCE_ATTRIBUTES"].Split(',');
+        Assert.Contains($"function_id={function.Id()}", attributes);
+        Assert.Contains($"function_version_id={function.VersionId()}", attributes);
+        Assert.Contains($"instance_id={instance}", attributes);
+        Assert.Contains($"service.instance.id={instance}", attributes);
+
+        // The container's export arrived at the endpoint's path, with the telemetry's secret as a bearer token.
+        Assert.Equal("export=ok", "export=" + seen["export"]);
+        var export = Assert.Single(receiver.Requests);
+        Assert.Equal("/otlp/v1/traces", export.Path);
+        Assert.Equal("Bearer s3cret-token", export.Authorization);
+        Assert.Equal("{\"resourceSpans\":[]}", export.Body);
+
+        // In use, the telemetry cannot be deleted; once its function is gone it can.
+        using var refused = await docker.Http.DeleteAsync($"/v2/nvcf/telemetries/{telemetryId}");
+        var problem = await refused.ProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Contains($"in use by Function id '{function.Id()}'", (string?)problem["detail"], StringComparison.Ordinal);
+        await docker.Http.UndeployAsync(function);
+        using var deletedFunction = await docker.Http.DeleteAsync($"/v2/nvcf/functions/{function.Id()}/versions/{function.VersionId()}");
+        using var deleted = await docker.Http.DeleteAsync($"/v2/nvcf/telemetries/{telemetryId}");
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+    }
+
+    /// <summary>An OTLP/HTTP endpoint on 127.0.0.1 that records what it receives.</summary>
+    private sealed class OtlpReceiver : IAsyncDisposable
+    {
+        private readonly WebApplication _app;
+
+        private OtlpReceiver(WebApplication app) => _app = app;
+
+        public ConcurrentQueue<Received> Requests { get; } = new();
+
+        public int Port => new Uri(_app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First()).Port;
+
+        public static async Task<OtlpReceiver> StartAsync()
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.Logging.ClearProviders();
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            var app = builder.Build();
+            var receiver = new OtlpReceiver(app);
+            app.Run(async context =>
+            {
+                using var reader = new StreamReader(context.Request.Body);
+                receiver.Requests.Enqueue(new Received(context.Request.Path, context.Request.Headers.Authorization.ToString(), await reader.ReadToEndAsync()));
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsync("{}");
+            });
+            await app.StartAsync();
+            return receiver;
+        }
+
+        public ValueTask DisposeAsync() => _app.DisposeAsync();
+
+        public sealed record Received(string Path, string Authorization, string Body);
+    }
+}
