@@ -150,6 +150,7 @@ public sealed class OtlpRelay(
             Content = new StreamContent(context.Request.Body),
         };
         CopyRequestHeaders(context.Request.Headers, message);
+        message.Content.Headers.ContentLength = context.Request.ContentLength; // not chunked when the exporter gave a length
         AddSecret(telemetry.Secret, message);
         try
         {
