@@ -99,7 +99,71 @@ public class TelemetryOnTheEngineTests(DockerFixture docker)
         Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
     }
 
-    /// <summary>An OTLP/HTTP endpoint on 127.0.0.1 that records what it receives.</summary>
+    [Fact]
+    public async Task AGrpcTelemetryGetsGrpcVariablesAndItsRelayForwardsCallsWithTheSecretsHeaders()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync(grpc: true);
+        using var created = await docker.Http.PostAsJsonAsync("/v2/nvcf/telemetries", new
+        {
+            endpoint = $"http://127.0.0.1:{receiver.Port}",
+            protocol = "GRPC",
+            provider = "OTEL_COLLECTOR",
+            types = new[] { "LOGS", "METRICS", "TRACES" },
+            secret = new { name = "grpc-" + Guid.NewGuid().ToString("N")[..8], value = new { x_otlp_api_key = "key-1" } },
+        }, new System.Text.Json.JsonSerializerOptions { PropertyNamingPolicy = new DashNamingPolicy() });
+        Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+        var telemetryId = (string)(await created.Content.ReadFromJsonAsync<JsonObject>())!["telemetry"]!["telemetryId"]!;
+
+        var function = await docker.Http.CreateFunctionAsync(new
+        {
+            name = "grpc-traced-fn",
+            inferenceUrl = "/cgi-bin/telemetry",
+            containerImage = await TestImages.CgiScriptsAsync(),
+            telemetries = new { logsTelemetryId = telemetryId, tracesTelemetryId = telemetryId },
+        });
+        await docker.Http.DeployAsync(function);
+        await docker.Http.WaitForStatusAsync(function, Timeout, "ACTIVE");
+        using var response = await docker.Http.InvokeAsync(function.Id(), "{}");
+        var seen = (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('=', 2))
+            .Where(kv => kv.Length == 2).GroupBy(kv => kv[0]).ToDictionary(g => g.Key, g => g.First()[1]);
+        Assert.Equal("grpc", seen["OTEL_EXPORTER_OTLP_PROTOCOL"]);
+        Assert.Equal("grpc", seen["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"]);
+        Assert.Equal(seen["OTEL_EXPORTER_OTLP_ENDPOINT"], seen["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]);
+        Assert.Equal(seen["OTEL_EXPORTER_OTLP_ENDPOINT"], seen["OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"]);
+
+        // An OTLP/gRPC export as an SDK makes it (cleartext HTTP/2), to the relay the container was given.
+        using var client = new HttpClient();
+        using var export = new HttpRequestMessage(HttpMethod.Post, seen["OTEL_EXPORTER_OTLP_ENDPOINT"] + "/opentelemetry.proto.collector.trace.v1.TraceService/Export")
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Content = new ByteArrayContent(new byte[5]),
+        };
+        export.Content.Headers.ContentType = new("application/grpc");
+        export.Headers.TryAddWithoutValidation("TE", "trailers");
+        using var answer = await client.SendAsync(export);
+        await answer.Content.ReadAsByteArrayAsync();
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        Assert.Equal("0", answer.TrailingHeaders.GetValues("grpc-status").Single());
+
+        var call = Assert.Single(receiver.Requests);
+        Assert.Equal("/opentelemetry.proto.collector.trace.v1.TraceService/Export", call.Path);
+        Assert.Equal("key-1", call.ApiKey);
+        Assert.Equal(string.Empty, call.Authorization);
+
+        await docker.Http.UndeployAsync(function);
+        using var deletedFunction = await docker.Http.DeleteAsync($"/v2/nvcf/functions/{function.Id()}/versions/{function.VersionId()}");
+        using var deleted = await docker.Http.DeleteAsync($"/v2/nvcf/telemetries/{telemetryId}");
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+    }
+
+    /// <summary>camelCase, with '_' written as '-' (a header name as a JSON property).</summary>
+    private sealed class DashNamingPolicy : System.Text.Json.JsonNamingPolicy
+    {
+        public override string ConvertName(string name) => System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(name).Replace('_', '-');
+    }
+
+    /// <summary>An OTLP endpoint on 127.0.0.1 (HTTP, or gRPC over cleartext HTTP/2) that records what it receives.</summary>
     private sealed class OtlpReceiver : IAsyncDisposable
     {
         private readonly WebApplication _app;
@@ -110,17 +174,27 @@ public class TelemetryOnTheEngineTests(DockerFixture docker)
 
         public int Port => new Uri(_app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First()).Port;
 
-        public static async Task<OtlpReceiver> StartAsync()
+        public static async Task<OtlpReceiver> StartAsync(bool grpc = false)
         {
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
+                listen.Protocols = grpc ? Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2 : Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1));
             var app = builder.Build();
             var receiver = new OtlpReceiver(app);
             app.Run(async context =>
             {
                 using var reader = new StreamReader(context.Request.Body);
-                receiver.Requests.Enqueue(new Received(context.Request.Path, context.Request.Headers.Authorization.ToString(), await reader.ReadToEndAsync()));
+                var headers = context.Request.Headers;
+                receiver.Requests.Enqueue(new Received(context.Request.Path, headers.Authorization.ToString(), headers["x-otlp-api-key"].ToString(), await reader.ReadToEndAsync()));
+                if (grpc)
+                {
+                    context.Response.ContentType = "application/grpc";
+                    await context.Response.Body.WriteAsync(new byte[5]);
+                    context.Response.AppendTrailer("grpc-status", "0");
+                    return;
+                }
+
                 context.Response.ContentType = "application/json";
                 await context.Response.WriteAsync("{}");
             });
@@ -130,6 +204,6 @@ public class TelemetryOnTheEngineTests(DockerFixture docker)
 
         public ValueTask DisposeAsync() => _app.DisposeAsync();
 
-        public sealed record Received(string Path, string Authorization, string Body);
+        public sealed record Received(string Path, string Authorization, string ApiKey, string Body);
     }
 }
