@@ -33,8 +33,7 @@ public sealed class InvocationForwarder : IDisposable
         UseCookies = false,
         ConnectTimeout = TimeSpan.FromSeconds(15),
         PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
-        // Trace context is set by AddTraceContext, once: the handler would add a second traceparent to the caller's.
-        ActivityHeadersPropagator = null,
+        ActivityHeadersPropagator = DistributedContextPropagator.CreateDefaultPropagator(),
     });
 
     /// <summary>Sends the request and returns once the response headers have arrived.</summary>
@@ -130,26 +129,21 @@ public sealed class InvocationForwarder : IDisposable
     }
 
     /// <summary>
-    /// W3C trace context (docs/nvcf-contract.md#trace-context): the emulator's current span as the parent, in the
-    /// caller's trace when it sent a <c>traceparent</c> (ASP.NET Core continued it), with its <c>tracestate</c>. Without a
-    /// span (nothing listens to the emulator's activities) the caller's headers go through as they are.
+    /// W3C trace context (docs/nvcf-contract.md#trace-context): while the emulator traces the request, the handler
+    /// injects its HTTP call's span (in the caller's trace when it sent a <c>traceparent</c>, which ASP.NET Core
+    /// continued), so the caller's headers are not copied as well; without a span they go through as they are.
     /// </summary>
     private static void AddTraceContext(IHeaderDictionary incoming, System.Net.Http.Headers.HttpRequestHeaders outgoing)
     {
-        if (Activity.Current is { } activity)
+        if (Activity.Current is not null || !incoming.TryGetValue(TraceParent, out var traceParent))
         {
-            DistributedContextPropagator.Current.Inject(activity, outgoing, static (carrier, name, value) =>
-                ((System.Net.Http.Headers.HttpRequestHeaders)carrier!).TryAddWithoutValidation(name, value));
             return;
         }
 
-        if (incoming.TryGetValue(TraceParent, out var traceParent))
+        outgoing.TryAddWithoutValidation(TraceParent, (IEnumerable<string?>)traceParent);
+        if (incoming.TryGetValue(TraceState, out var traceState))
         {
-            outgoing.TryAddWithoutValidation(TraceParent, (IEnumerable<string?>)traceParent);
-            if (incoming.TryGetValue(TraceState, out var traceState))
-            {
-                outgoing.TryAddWithoutValidation(TraceState, (IEnumerable<string?>)traceState);
-            }
+            outgoing.TryAddWithoutValidation(TraceState, (IEnumerable<string?>)traceState);
         }
     }
 
