@@ -202,7 +202,7 @@ internal sealed class NvcfFunctionProvisioner(NvcfFunctionDashboard dashboard, N
         var (endpoint, protocol) = configuration["ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL"] is { Length: > 0 } grpc ? (grpc, "GRPC")
             : configuration["ASPIRE_DASHBOARD_OTLP_HTTP_ENDPOINT_URL"] is { Length: > 0 } http ? (http, "HTTP")
             : (null, null);
-        if (endpoint is null || protocol is null || configuration.GetValue("DOTNET_DASHBOARD_DISABLED", false) || configuration.GetValue("ASPIRE_DASHBOARD_DISABLED", false))
+        if (endpoint is null || protocol is null)
         {
             NvcfLog.NoDashboardForTelemetry(resourceLogger);
             return null;
