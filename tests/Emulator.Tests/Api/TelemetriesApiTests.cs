@@ -125,13 +125,7 @@ public class TelemetriesApiTests(FakeEmulatorFixture fixture) : IClassFixture<Fa
     public async Task AFunctionNamingAnUnknownTelemetryIsNotFoundAndNotCreated()
     {
         var id = Guid.NewGuid();
-        using var response = await Http.PostAsJsonAsync("/v2/nvcf/functions", new
-        {
-            name = "unknown-telemetry",
-            inferenceUrl = "/echo",
-            containerImage = "example/image:1",
-            telemetries = new { tracesTelemetryId = id },
-        });
+        using var response = await Http.PostAsJsonAsync("/v2/nvcf/functions", FunctionNaming("unknown-telemetry", new { tracesTelemetryId = id }));
 
         var problem = await response.ProblemAsync(HttpStatusCode.NotFound);
         Assert.Equal($"Account 'local-nca-id' Telemetry '{id}': Not found", (string?)problem["detail"]);
@@ -144,23 +138,11 @@ public class TelemetriesApiTests(FakeEmulatorFixture fixture) : IClassFixture<Fa
         using var created = await Http.PostAsJsonAsync("/v2/nvcf/telemetries", Request(UniqueName(), types: ["METRICS"]));
         var id = (string)(await created.Content.ReadFromJsonAsync<JsonObject>())!["telemetry"]!["telemetryId"]!;
 
-        using var response = await Http.PostAsJsonAsync("/v2/nvcf/functions", new
-        {
-            name = "wrong-signal",
-            inferenceUrl = "/echo",
-            containerImage = "example/image:1",
-            telemetries = new { logsTelemetryId = id },
-        });
+        using var response = await Http.PostAsJsonAsync("/v2/nvcf/functions", FunctionNaming("wrong-signal", new { logsTelemetryId = id }));
         var problem = await response.ProblemAsync(HttpStatusCode.BadRequest);
         Assert.Equal("Invalid telemetry type", (string?)problem["detail"]);
 
-        var function = await Http.CreateFunctionAsync(new
-        {
-            name = "right-signal",
-            inferenceUrl = "/echo",
-            containerImage = "example/image:1",
-            telemetries = new { metricsTelemetryId = id },
-        });
+        var function = await Http.CreateFunctionAsync(FunctionNaming("right-signal", new { metricsTelemetryId = id }));
         Assert.Equal(id, (string?)function["telemetries"]!["metricsTelemetryId"]);
 
         using var refused = await Http.DeleteAsync($"/v2/nvcf/telemetries/{id}");
@@ -171,6 +153,9 @@ public class TelemetriesApiTests(FakeEmulatorFixture fixture) : IClassFixture<Fa
         using var stillThere = await Http.GetAsync($"/v2/nvcf/telemetries/{id}");
         Assert.Equal(HttpStatusCode.OK, stillThere.StatusCode);
     }
+
+    private static object FunctionNaming(string name, object telemetries) =>
+        new { name, inferenceUrl = "/echo", containerImage = "example/image:1", telemetries };
 
     private static string UniqueName() => "telemetry-" + Guid.NewGuid().ToString("N")[..10];
 

@@ -27,27 +27,15 @@ public class TelemetryOnTheEngineTests(DockerFixture docker)
     public async Task TheContainerGetsTheCallersTraceAndItsOtlpVariablesAndReachesTheTelemetryEndpointOnLoopback()
     {
         await using var receiver = await OtlpReceiver.StartAsync();
-        var name = "collector-" + Guid.NewGuid().ToString("N")[..8];
-        using var created = await docker.Http.PostAsJsonAsync("/v2/nvcf/telemetries", new
+        var telemetryId = await CreateTelemetryAsync(new
         {
             endpoint = $"http://127.0.0.1:{receiver.Port}/otlp",
             protocol = "HTTP",
             provider = "OTEL_COLLECTOR",
             types = new[] { "TRACES", "METRICS" },
-            secret = new { name, value = "s3cret-token" },
+            secret = new { name = "collector-" + Guid.NewGuid().ToString("N")[..8], value = "s3cret-token" },
         });
-        Assert.Equal(HttpStatusCode.OK, created.StatusCode);
-        var telemetryId = (string)(await created.Content.ReadFromJsonAsync<JsonObject>())!["telemetry"]!["telemetryId"]!;
-
-        var function = await docker.Http.CreateFunctionAsync(new
-        {
-            name = "traced-fn",
-            inferenceUrl = "/cgi-bin/telemetry",
-            containerImage = await TestImages.CgiScriptsAsync(),
-            telemetries = new { tracesTelemetryId = telemetryId, metricsTelemetryId = telemetryId },
-        });
-        await docker.Http.DeployAsync(function);
-        await docker.Http.WaitForStatusAsync(function, Timeout, "ACTIVE");
+        var function = await DeployAsync("traced-fn", new { tracesTelemetryId = telemetryId, metricsTelemetryId = telemetryId });
 
         const string traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
         const string callersSpan = "00f067aa0ba902b7";
@@ -56,10 +44,7 @@ public class TelemetryOnTheEngineTests(DockerFixture docker)
             r.Headers.Add("traceparent", $"00-{traceId}-{callersSpan}-01");
             r.Headers.Add("tracestate", "vendor=value");
         });
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
-        var seen = text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('=', 2)).Where(kv => kv.Length == 2)
-            .ToDictionary(kv => kv[0], kv => kv[1]);
+        var seen = await ReportAsync(response);
 
         // One trace from the caller into the container, whose parent is the emulator's span, not the caller's.
         var traceparent = seen["traceparent"].Split('-');
@@ -93,39 +78,24 @@ public class TelemetryOnTheEngineTests(DockerFixture docker)
         using var refused = await docker.Http.DeleteAsync($"/v2/nvcf/telemetries/{telemetryId}");
         var problem = await refused.ProblemAsync(HttpStatusCode.BadRequest);
         Assert.Contains($"in use by Function id '{function.Id()}'", (string?)problem["detail"], StringComparison.Ordinal);
-        await docker.Http.UndeployAsync(function);
-        using var deletedFunction = await docker.Http.DeleteAsync($"/v2/nvcf/functions/{function.Id()}/versions/{function.VersionId()}");
-        using var deleted = await docker.Http.DeleteAsync($"/v2/nvcf/telemetries/{telemetryId}");
-        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        await RemoveAsync(function, telemetryId);
     }
 
     [Fact]
     public async Task AGrpcTelemetryGetsGrpcVariablesAndItsRelayForwardsCallsWithTheSecretsHeaders()
     {
         await using var receiver = await OtlpReceiver.StartAsync(grpc: true);
-        using var created = await docker.Http.PostAsJsonAsync("/v2/nvcf/telemetries", new
+        var telemetryId = await CreateTelemetryAsync(new
         {
             endpoint = $"http://127.0.0.1:{receiver.Port}",
             protocol = "GRPC",
             provider = "OTEL_COLLECTOR",
             types = new[] { "LOGS", "METRICS", "TRACES" },
-            secret = new { name = "grpc-" + Guid.NewGuid().ToString("N")[..8], value = new { x_otlp_api_key = "key-1" } },
-        }, new System.Text.Json.JsonSerializerOptions { PropertyNamingPolicy = new DashNamingPolicy() });
-        Assert.Equal(HttpStatusCode.OK, created.StatusCode);
-        var telemetryId = (string)(await created.Content.ReadFromJsonAsync<JsonObject>())!["telemetry"]!["telemetryId"]!;
-
-        var function = await docker.Http.CreateFunctionAsync(new
-        {
-            name = "grpc-traced-fn",
-            inferenceUrl = "/cgi-bin/telemetry",
-            containerImage = await TestImages.CgiScriptsAsync(),
-            telemetries = new { logsTelemetryId = telemetryId, tracesTelemetryId = telemetryId },
+            secret = new { name = "grpc-" + Guid.NewGuid().ToString("N")[..8], value = new JsonObject { ["x-otlp-api-key"] = "key-1" } },
         });
-        await docker.Http.DeployAsync(function);
-        await docker.Http.WaitForStatusAsync(function, Timeout, "ACTIVE");
+        var function = await DeployAsync("grpc-traced-fn", new { logsTelemetryId = telemetryId, tracesTelemetryId = telemetryId });
         using var response = await docker.Http.InvokeAsync(function.Id(), "{}");
-        var seen = (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('=', 2))
-            .Where(kv => kv.Length == 2).GroupBy(kv => kv[0]).ToDictionary(g => g.Key, g => g.First()[1]);
+        var seen = await ReportAsync(response);
         Assert.Equal("grpc", seen["OTEL_EXPORTER_OTLP_PROTOCOL"]);
         Assert.Equal("grpc", seen["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"]);
         Assert.Equal(seen["OTEL_EXPORTER_OTLP_ENDPOINT"], seen["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]);
@@ -151,16 +121,48 @@ public class TelemetryOnTheEngineTests(DockerFixture docker)
         Assert.Equal("key-1", call.ApiKey);
         Assert.Equal(string.Empty, call.Authorization);
 
-        await docker.Http.UndeployAsync(function);
-        using var deletedFunction = await docker.Http.DeleteAsync($"/v2/nvcf/functions/{function.Id()}/versions/{function.VersionId()}");
-        using var deleted = await docker.Http.DeleteAsync($"/v2/nvcf/telemetries/{telemetryId}");
-        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        await RemoveAsync(function, telemetryId);
     }
 
-    /// <summary>camelCase, with '_' written as '-' (a header name as a JSON property).</summary>
-    private sealed class DashNamingPolicy : System.Text.Json.JsonNamingPolicy
+    private async Task<string> CreateTelemetryAsync(object request)
     {
-        public override string ConvertName(string name) => System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(name).Replace('_', '-');
+        using var created = await docker.Http.PostAsJsonAsync("/v2/nvcf/telemetries", request);
+        Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+        return (string)(await created.Content.ReadFromJsonAsync<JsonObject>())!["telemetry"]!["telemetryId"]!;
+    }
+
+    /// <summary>Creates and deploys the busybox function whose handler reports its trace context and OTEL_* variables.</summary>
+    private async Task<JsonObject> DeployAsync(string name, object telemetries)
+    {
+        var function = await docker.Http.CreateFunctionAsync(new
+        {
+            name,
+            inferenceUrl = "/cgi-bin/telemetry",
+            containerImage = await TestImages.CgiScriptsAsync(),
+            telemetries,
+        });
+        await docker.Http.DeployAsync(function);
+        await docker.Http.WaitForStatusAsync(function, Timeout, "ACTIVE");
+        return function;
+    }
+
+    /// <summary>The handler's <c>name=value</c> lines.</summary>
+    private static async Task<Dictionary<string, string>> ReportAsync(HttpResponseMessage response)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('=', 2)).Where(kv => kv.Length == 2)
+            .GroupBy(kv => kv[0]).ToDictionary(g => g.Key, g => g.First()[1]);
+    }
+
+    /// <summary>Undeploys and deletes the function, then its telemetry, which can go once nothing uses it.</summary>
+    private async Task RemoveAsync(JsonObject function, string telemetryId)
+    {
+        await docker.Http.UndeployAsync(function);
+        using var deletedFunction = await docker.Http.DeleteAsync($"/v2/nvcf/functions/{function.Id()}/versions/{function.VersionId()}");
+        Assert.Equal(HttpStatusCode.NoContent, deletedFunction.StatusCode);
+        using var deleted = await docker.Http.DeleteAsync($"/v2/nvcf/telemetries/{telemetryId}");
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
     }
 
     /// <summary>An OTLP endpoint on 127.0.0.1 (HTTP, or gRPC over cleartext HTTP/2) that records what it receives.</summary>
