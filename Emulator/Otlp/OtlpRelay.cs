@@ -83,8 +83,19 @@ public sealed class OtlpRelay(
             return new TelemetryExport(telemetry.Endpoint, telemetry.Protocol);
         }
 
-        var listener = await _listeners.GetOrAdd(id, _ => new Lazy<Task<Listener>>(() => StartAsync(telemetry))).Value;
-        return new TelemetryExport(listener.Address.ToString().TrimEnd('/'), telemetry.Protocol);
+        var starting = _listeners.GetOrAdd(id, _ => new Lazy<Task<Listener>>(() => StartAsync(telemetry)));
+        try
+        {
+            var listener = await starting.Value;
+            return new TelemetryExport(listener.Address.ToString().TrimEnd('/'), telemetry.Protocol);
+        }
+        catch (IOException e)
+        {
+            // The next deployment tries again; this one's containers get the endpoint as it is.
+            _listeners.TryRemove(new(id, starting));
+            logger.TelemetryRelayUnavailable(e.Message);
+            return new TelemetryExport(telemetry.Endpoint, telemetry.Protocol);
+        }
     }
 
     private async Task<Listener> StartAsync(Telemetry telemetry)
