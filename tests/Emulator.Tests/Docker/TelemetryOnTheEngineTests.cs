@@ -82,12 +82,13 @@ public class TelemetryOnTheEngineTests(DockerFixture docker)
     }
 
     [Fact]
-    public async Task AGrpcTelemetryGetsGrpcVariablesAndItsRelayForwardsCallsWithTheSecretsHeaders()
+    public async Task AGrpcTelemetryGetsGrpcVariablesAndItsRelayForwardsCallsOverTlsWithTheSecretsHeaders()
     {
+        // As the Aspire dashboard's: HTTPS on localhost with a certificate nobody trusts.
         await using var receiver = await OtlpReceiver.StartAsync(grpc: true);
         var telemetryId = await CreateTelemetryAsync(new
         {
-            endpoint = $"http://127.0.0.1:{receiver.Port}",
+            endpoint = $"https://localhost:{receiver.Port}",
             protocol = "GRPC",
             provider = "OTEL_COLLECTOR",
             types = new[] { "LOGS", "METRICS", "TRACES" },
@@ -181,7 +182,13 @@ public class TelemetryOnTheEngineTests(DockerFixture docker)
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
             builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
-                listen.Protocols = grpc ? Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2 : Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1));
+            {
+                listen.Protocols = grpc ? Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2 : Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1;
+                if (grpc)
+                {
+                    listen.UseHttps(SelfSignedCertificate());
+                }
+            }));
             var app = builder.Build();
             var receiver = new OtlpReceiver(app);
             app.Run(async context =>
@@ -205,6 +212,18 @@ public class TelemetryOnTheEngineTests(DockerFixture docker)
         }
 
         public ValueTask DisposeAsync() => _app.DisposeAsync();
+
+        private static System.Security.Cryptography.X509Certificates.X509Certificate2 SelfSignedCertificate()
+        {
+            using var key = System.Security.Cryptography.RSA.Create(2048);
+            var request = new System.Security.Cryptography.X509Certificates.CertificateRequest(
+                "CN=localhost", key, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+            var names = new System.Security.Cryptography.X509Certificates.SubjectAlternativeNameBuilder();
+            names.AddDnsName("localhost");
+            request.CertificateExtensions.Add(names.Build());
+            using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddHours(1));
+            return System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12(certificate.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pfx), null);
+        }
 
         public sealed record Received(string Path, string Authorization, string ApiKey, string Body);
     }
