@@ -57,17 +57,17 @@ internal sealed class NvcfEmulatorClient : IDisposable
     public void Dispose() => _http.Dispose();
 
     /// <summary><c>POST /v2/nvcf/functions</c>: creates the function and its first version.</summary>
-    public async Task<NvcfFunctionDto> CreateFunctionAsync(NvcfFunctionResource function, CancellationToken cancellationToken)
+    public async Task<NvcfFunctionDto> CreateFunctionAsync(NvcfFunctionResource function, Guid? telemetryId, CancellationToken cancellationToken)
     {
-        using var response = await _http.PostAsJsonAsync("/v2/nvcf/functions", CreateRequest(function), NvcfApiJsonContext.Default.NvcfCreateFunctionRequest, cancellationToken);
+        using var response = await _http.PostAsJsonAsync("/v2/nvcf/functions", CreateRequest(function, telemetryId), NvcfApiJsonContext.Default.NvcfCreateFunctionRequest, cancellationToken);
         var body = await ReadAsync(response, NvcfApiJsonContext.Default.NvcfFunctionResponse, cancellationToken);
         return body.Function;
     }
 
     /// <summary><c>POST /v2/nvcf/functions/{id}/versions</c>: adds a version to an existing function.</summary>
-    public async Task<NvcfFunctionDto> CreateVersionAsync(Guid functionId, NvcfFunctionResource function, CancellationToken cancellationToken)
+    public async Task<NvcfFunctionDto> CreateVersionAsync(Guid functionId, NvcfFunctionResource function, Guid? telemetryId, CancellationToken cancellationToken)
     {
-        using var response = await _http.PostAsJsonAsync($"/v2/nvcf/functions/{functionId}/versions", CreateRequest(function), NvcfApiJsonContext.Default.NvcfCreateFunctionRequest, cancellationToken);
+        using var response = await _http.PostAsJsonAsync($"/v2/nvcf/functions/{functionId}/versions", CreateRequest(function, telemetryId), NvcfApiJsonContext.Default.NvcfCreateFunctionRequest, cancellationToken);
         var body = await ReadAsync(response, NvcfApiJsonContext.Default.NvcfFunctionResponse, cancellationToken);
         return body.Function;
     }
@@ -157,8 +157,34 @@ internal sealed class NvcfEmulatorClient : IDisposable
         }
     }
 
+    /// <summary><c>GET /v2/nvcf/telemetries</c>: the account's telemetry endpoints.</summary>
+    public async Task<IReadOnlyList<NvcfTelemetryDto>> ListTelemetriesAsync(CancellationToken cancellationToken)
+    {
+        using var response = await _http.GetAsync("/v2/nvcf/telemetries", cancellationToken);
+        var body = await ReadAsync(response, NvcfApiJsonContext.Default.NvcfTelemetryListResponse, cancellationToken);
+        return body.Telemetries ?? [];
+    }
+
+    /// <summary><c>POST /v2/nvcf/telemetries</c>.</summary>
+    public async Task<NvcfTelemetryDto> CreateTelemetryAsync(NvcfTelemetryRequest request, CancellationToken cancellationToken)
+    {
+        using var response = await _http.PostAsJsonAsync("/v2/nvcf/telemetries", request, NvcfApiJsonContext.Default.NvcfTelemetryRequest, cancellationToken);
+        return (await ReadAsync(response, NvcfApiJsonContext.Default.NvcfTelemetryResponse, cancellationToken)).Telemetry;
+    }
+
+    /// <summary><c>PUT /v2/nvcf/secrets/telemetries/{id}</c>: replaces the telemetry's secret.</summary>
+    public async Task UpdateTelemetrySecretAsync(Guid telemetryId, NvcfTelemetrySecret secret, CancellationToken cancellationToken)
+    {
+        using var response = await _http.PutAsJsonAsync(
+            $"/v2/nvcf/secrets/telemetries/{telemetryId}", new NvcfTelemetrySecretRequest(secret), NvcfApiJsonContext.Default.NvcfTelemetrySecretRequest, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            await ReadAsync(response, NvcfApiJsonContext.Default.NvcfProblem, cancellationToken); // throws with the problem's detail
+        }
+    }
+
     /// <summary>The function's (or version's) resolved definition, tagged with its resource name.</summary>
-    private static NvcfCreateFunctionRequest CreateRequest(NvcfFunctionResource function)
+    private static NvcfCreateFunctionRequest CreateRequest(NvcfFunctionResource function, Guid? telemetryId)
     {
         var environment = function.ContainerEnvironment;
         return new(
@@ -168,7 +194,8 @@ internal sealed class NvcfEmulatorClient : IDisposable
             function.Image,
             function.HealthUri,
             environment.Count > 0 ? [.. environment.Select(e => new NvcfEnvironmentEntry(e.Key, e.Value))] : null,
-            [ResourceTag(function)]);
+            [ResourceTag(function)],
+            telemetryId is { } id ? new NvcfTelemetries(id, id, id) : null);
     }
 
     private static string DeploymentPath(Guid functionId, Guid versionId) =>
@@ -207,7 +234,23 @@ internal sealed record NvcfCreateFunctionRequest(
     string ContainerImage,
     string? HealthUri,
     IReadOnlyList<NvcfEnvironmentEntry>? ContainerEnvironment,
-    IReadOnlyList<string>? Tags);
+    IReadOnlyList<string>? Tags,
+    NvcfTelemetries? Telemetries);
+
+internal sealed record NvcfTelemetries(Guid? LogsTelemetryId, Guid? MetricsTelemetryId, Guid? TracesTelemetryId);
+
+internal sealed record NvcfTelemetryRequest(string Endpoint, string Protocol, string Provider, IReadOnlyList<string> Types, NvcfTelemetrySecret Secret);
+
+/// <param name="Value">A string (a bearer token) or a JSON object (headers).</param>
+internal sealed record NvcfTelemetrySecret(string Name, System.Text.Json.Nodes.JsonNode Value);
+
+internal sealed record NvcfTelemetrySecretRequest(NvcfTelemetrySecret Secret);
+
+internal sealed record NvcfTelemetryDto(Guid TelemetryId, string Name, string Endpoint);
+
+internal sealed record NvcfTelemetryResponse(NvcfTelemetryDto Telemetry);
+
+internal sealed record NvcfTelemetryListResponse(IReadOnlyList<NvcfTelemetryDto>? Telemetries);
 
 internal sealed record NvcfEnvironmentEntry(string Key, string Value);
 
@@ -227,7 +270,8 @@ internal sealed record NvcfFunctionDto(
     string? HealthUri = null,
     IReadOnlyList<NvcfEnvironmentEntry>? ContainerEnvironment = null,
     DateTime CreatedAt = default,
-    IReadOnlyList<string>? Tags = null);
+    IReadOnlyList<string>? Tags = null,
+    NvcfTelemetries? Telemetries = null);
 
 /// <param name="Gpus">What the instance runs on, e.g. "GPU 0 (H100), raw device mode (…)" or "CPU (…)".</param>
 internal sealed record NvcfInstanceDto(Guid InstanceId, string InstanceStatus, string Location, string? Gpus = null, DateTime InstanceCreatedAt = default);
@@ -257,4 +301,8 @@ internal sealed record NvcfProblem(string? Title, string? Detail);
 [JsonSerializable(typeof(NvcfDeploymentRequest))]
 [JsonSerializable(typeof(NvcfDeploymentResponse))]
 [JsonSerializable(typeof(NvcfProblem))]
+[JsonSerializable(typeof(NvcfTelemetryRequest))]
+[JsonSerializable(typeof(NvcfTelemetryResponse))]
+[JsonSerializable(typeof(NvcfTelemetryListResponse))]
+[JsonSerializable(typeof(NvcfTelemetrySecretRequest))]
 internal sealed partial class NvcfApiJsonContext : JsonSerializerContext;

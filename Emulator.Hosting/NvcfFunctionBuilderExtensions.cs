@@ -199,6 +199,25 @@ public static class NvcfFunctionBuilderExtensions
         return builder;
     }
 
+    /// <summary>
+    /// Sends the function's (or version's) own logs, metrics and traces to the Aspire dashboard, under this resource: the
+    /// emulator gets a telemetry (provider <c>OTEL_COLLECTOR</c>) pointing at the dashboard's OTLP endpoint, created once,
+    /// the function is created with it for all three signals, and its containers get the standard
+    /// <c>OTEL_EXPORTER_OTLP_*</c> variables (reaching the dashboard through the emulator's relay) with
+    /// <c>OTEL_SERVICE_NAME</c> set to the resource's name. Invocations carry W3C trace context, so a function's spans
+    /// join the caller's trace. A version inherits its function's setting.
+    /// </summary>
+    /// <param name="builder">The function's resource builder.</param>
+    /// <param name="enabled">False turns it off (for a version of a function that has it).</param>
+    /// <returns>The function's resource builder.</returns>
+    public static IResourceBuilder<NvcfFunctionResource> WithTelemetry(this IResourceBuilder<NvcfFunctionResource> builder, bool enabled = true)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+
+        builder.Resource.SendsTelemetry = enabled;
+        return builder;
+    }
+
     /// <summary>Adds an environment variable to the function's (or version's) container (<c>containerEnvironment</c>); a version's variables are overlaid on its function's.</summary>
     /// <param name="builder">The function's resource builder.</param>
     /// <param name="name">The variable's name.</param>

@@ -1,4 +1,6 @@
+using System.Text.Json.Nodes;
 using Aspire.Hosting.ApplicationModel;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
 namespace Aspire.Hosting;
@@ -21,8 +23,10 @@ internal enum NvcfDeployKind
 /// create it (a version once its function exists), deploy or undeploy it. Progress goes to the dashboard; the status
 /// that follows is the <see cref="NvcfDeploymentWatcher"/>'s.
 /// </summary>
-internal sealed class NvcfFunctionProvisioner(NvcfFunctionDashboard dashboard, NvcfContainerLogs containerLogs)
+internal sealed class NvcfFunctionProvisioner(NvcfFunctionDashboard dashboard, NvcfContainerLogs containerLogs, IConfiguration configuration)
 {
+    private readonly SemaphoreSlim _dashboardTelemetry = new(1, 1);
+
     /// <summary>
     /// Builds the image if the resource has a Dockerfile (not on restart), finds or creates the function or version, and
     /// deploys it unless it is already deployed; on redeploy and restart (or after an ERROR) removes the deployment first.
@@ -129,15 +133,16 @@ internal sealed class NvcfFunctionProvisioner(NvcfFunctionDashboard dashboard, N
     private async Task<(Guid FunctionId, Guid VersionId)> FindOrCreateAsync(NvcfEmulatorClient client, NvcfFunctionResource function, ILogger resourceLogger, CancellationToken cancellationToken)
     {
         var baseAddress = client.BaseAddress;
+        var telemetryId = function.SendsTelemetry ? await DashboardTelemetryAsync(client, resourceLogger, cancellationToken) : null;
         var candidates = function.FunctionId is { } parentId
             ? await client.ListVersionsAsync(parentId, cancellationToken)
             : [.. (await client.ListFunctionsAsync(cancellationToken)).Where(v => string.Equals(v.Name, function.FunctionName, StringComparison.Ordinal))];
         var latestFirst = candidates.OrderByDescending(v => v.CreatedAt).ToList();
         var own = latestFirst.Where(v => NvcfEmulatorClient.IsVersionOf(v, function)).ToList();
-        var unclaimedMatch = latestFirst.FirstOrDefault(v => !NvcfEmulatorClient.HasResourceTag(v) && Matches(v, function));
+        var unclaimedMatch = latestFirst.FirstOrDefault(v => !NvcfEmulatorClient.HasResourceTag(v) && Matches(v, function, telemetryId));
 
         NvcfFunctionDto chosen;
-        if (own.Count > 0 && Matches(own[0], function))
+        if (own.Count > 0 && Matches(own[0], function, telemetryId))
         {
             chosen = own[0];
             NvcfLog.ReusingFunction(resourceLogger, function.Name, chosen.Id, chosen.VersionId, baseAddress);
@@ -150,13 +155,13 @@ internal sealed class NvcfFunctionProvisioner(NvcfFunctionDashboard dashboard, N
         else if ((function.FunctionId ?? own.FirstOrDefault()?.Id ?? latestFirst.FirstOrDefault()?.Id) is { } functionId)
         {
             NvcfLog.CreatingVersion(resourceLogger, function.Name, function.FunctionName, functionId, function.Image);
-            chosen = await client.CreateVersionAsync(functionId, function, cancellationToken);
+            chosen = await client.CreateVersionAsync(functionId, function, telemetryId, cancellationToken);
             NvcfLog.FunctionCreated(resourceLogger, chosen.Id, chosen.VersionId);
         }
         else
         {
             NvcfLog.CreatingFunction(resourceLogger, function.Name, function.Image, baseAddress);
-            chosen = await client.CreateFunctionAsync(function, cancellationToken);
+            chosen = await client.CreateFunctionAsync(function, telemetryId, cancellationToken);
             NvcfLog.FunctionCreated(resourceLogger, chosen.Id, chosen.VersionId);
         }
 
@@ -172,11 +177,60 @@ internal sealed class NvcfFunctionProvisioner(NvcfFunctionDashboard dashboard, N
         return (chosen.Id, chosen.VersionId);
     }
 
-    /// <summary>Whether an existing version runs what the resource describes: image, inference URL and port, health path, environment.</summary>
-    private static bool Matches(NvcfFunctionDto version, NvcfFunctionResource function)
+    /// <summary>
+    /// The telemetry on the emulator that points at the dashboard's OTLP endpoint (<c>aspire-dashboard-&lt;port&gt;</c>,
+    /// provider <c>OTEL_COLLECTOR</c>, all signals), created on first use or found with its secret renewed: the
+    /// dashboard's API key, sent as <c>x-otlp-api-key</c>. Null when the app host has no dashboard.
+    /// </summary>
+    private async Task<Guid?> DashboardTelemetryAsync(NvcfEmulatorClient client, ILogger resourceLogger, CancellationToken cancellationToken)
+    {
+        // Looked up on every deploy (an emulator without durable state forgets it when it restarts), one at a time.
+        await _dashboardTelemetry.WaitAsync(cancellationToken);
+        try
+        {
+            return await CreateDashboardTelemetryAsync(client, resourceLogger, cancellationToken);
+        }
+        finally
+        {
+            _dashboardTelemetry.Release();
+        }
+    }
+
+    private async Task<Guid?> CreateDashboardTelemetryAsync(NvcfEmulatorClient client, ILogger resourceLogger, CancellationToken cancellationToken)
+    {
+        // What Aspire's WithOtlpExporter gives a resource: the dashboard's OTLP/gRPC endpoint (else its OTLP/HTTP one) and API key.
+        var (endpoint, protocol) = configuration["ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL"] is { Length: > 0 } grpc ? (grpc, "GRPC")
+            : configuration["ASPIRE_DASHBOARD_OTLP_HTTP_ENDPOINT_URL"] is { Length: > 0 } http ? (http, "HTTP")
+            : (null, null);
+        if (endpoint is null || protocol is null)
+        {
+            NvcfLog.NoDashboardForTelemetry(resourceLogger);
+            return null;
+        }
+
+        var name = "aspire-dashboard-" + new Uri(endpoint).Port;
+        JsonNode value = configuration["AppHost:OtlpApiKey"] is { Length: > 0 } key ? new JsonObject { ["x-otlp-api-key"] = key } : JsonValue.Create("none");
+        var secret = new NvcfTelemetrySecret(name, value);
+        if ((await client.ListTelemetriesAsync(cancellationToken)).FirstOrDefault(t => t.Name == name) is { } existing)
+        {
+            await client.UpdateTelemetrySecretAsync(existing.TelemetryId, secret, cancellationToken);
+            return existing.TelemetryId;
+        }
+
+        var created = await client.CreateTelemetryAsync(new NvcfTelemetryRequest(endpoint, protocol, "OTEL_COLLECTOR", ["LOGS", "METRICS", "TRACES"], secret), cancellationToken);
+        NvcfLog.DashboardTelemetryCreated(resourceLogger, created.TelemetryId, endpoint);
+        return created.TelemetryId;
+    }
+
+    /// <summary>
+    /// Whether an existing version runs what the resource describes: image, inference URL and port, health path,
+    /// environment, and the dashboard's telemetry (or none).
+    /// </summary>
+    private static bool Matches(NvcfFunctionDto version, NvcfFunctionResource function, Guid? telemetryId)
     {
         var environment = function.ContainerEnvironment;
-        return string.Equals(version.ContainerImage, function.Image, StringComparison.Ordinal)
+        return version.Telemetries?.TracesTelemetryId == telemetryId
+            && string.Equals(version.ContainerImage, function.Image, StringComparison.Ordinal)
             && string.Equals(version.InferenceUrl, function.InferenceUrl, StringComparison.Ordinal)
             && version.InferencePort == function.InferencePort
             && (function.HealthUri is null || string.Equals(version.HealthUri, function.HealthUri, StringComparison.Ordinal))

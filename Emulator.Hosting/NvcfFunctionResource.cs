@@ -20,6 +20,7 @@ public sealed class NvcfFunctionResource : Resource
     private readonly int _inferencePort;
     private string? _healthUri;
     private NvcfDeploymentSpecification? _deployment;
+    private bool? _sendsTelemetry;
 
     /// <summary>A function that runs <paramref name="image"/>, or the image built by <paramref name="imageBuild"/>.</summary>
     /// <param name="name">The resource name, also used as the NVCF function name.</param>
@@ -123,7 +124,10 @@ public sealed class NvcfFunctionResource : Resource
     /// <summary>The environment variables this resource sets itself; a version's are overlaid on its function's (see <see cref="ContainerEnvironment"/>).</summary>
     public IDictionary<string, string> Environment { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
-    /// <summary>The container's environment (<c>containerEnvironment</c>): for a version, its function's variables overlaid with its own.</summary>
+    /// <summary>
+    /// The container's environment (<c>containerEnvironment</c>): for a version, its function's variables overlaid with its
+    /// own; with <see cref="SendsTelemetry"/>, <c>OTEL_SERVICE_NAME</c> is the resource's name unless set.
+    /// </summary>
     public IReadOnlyDictionary<string, string> ContainerEnvironment
     {
         get
@@ -137,8 +141,23 @@ public sealed class NvcfFunctionResource : Resource
                 }
             }
 
+            if (SendsTelemetry && !Environment.ContainsKey(ServiceNameVariable))
+            {
+                environment[ServiceNameVariable] = Name;
+            }
+
             return environment;
         }
+    }
+
+    /// <summary>
+    /// Whether the containers send their logs, metrics and traces to the dashboard (<c>WithTelemetry</c>); a version
+    /// without its own setting reads its function's.
+    /// </summary>
+    public bool SendsTelemetry
+    {
+        get => _sendsTelemetry ?? Function?.SendsTelemetry ?? false;
+        set => _sendsTelemetry = value;
     }
 
     /// <summary>How the function is deployed (one NVCF deployment specification). A version without its own reads its function's.</summary>
@@ -153,6 +172,9 @@ public sealed class NvcfFunctionResource : Resource
 
     /// <summary>The version ID the emulator assigned; null until created.</summary>
     public Guid? VersionId { get; set; }
+
+    /// <summary>The OpenTelemetry service name: the dashboard shows a container's telemetry under the resource of that name.</summary>
+    internal const string ServiceNameVariable = "OTEL_SERVICE_NAME";
 
     /// <summary>The tag a resource's image built from a Dockerfile gets.</summary>
     internal static string ImageTag(string resourceName) => $"nvcf-apphost/{resourceName.ToLowerInvariant()}:dev";

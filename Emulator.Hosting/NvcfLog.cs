@@ -67,4 +67,10 @@ internal static partial class NvcfLog
 
     [LoggerMessage(21, LogLevel.Information, "Undeploying {Count} NVCF function(s) of a durable-state emulator as the app host stops")]
     public static partial void UndeployingAtShutdown(ILogger logger, int count);
+
+    [LoggerMessage(22, LogLevel.Information, "Created telemetry {TelemetryId} on the emulator for the dashboard's OTLP endpoint {Endpoint}")]
+    public static partial void DashboardTelemetryCreated(ILogger logger, Guid telemetryId, string endpoint);
+
+    [LoggerMessage(23, LogLevel.Warning, "WithTelemetry: the app host has no dashboard OTLP endpoint, so the function is created without telemetries")]
+    public static partial void NoDashboardForTelemetry(ILogger logger);
 }

@@ -55,6 +55,12 @@ public sealed class EmulatorOptions
     /// <summary>How long an asset's signed upload URL stays valid (the cloud's current code signs for 35 min).</summary>
     public TimeSpan AssetUploadUrlLifetime { get; set; } = TimeSpan.FromMinutes(35);
 
+    /// <summary>
+    /// The address function containers reach the OTLP relay at (docs/nvcf-contract.md#telemetry-in-the-container):
+    /// empty for the default, the Docker bridge's gateway (<c>docker0</c>) or, on the host's network, 127.0.0.1.
+    /// </summary>
+    public string? TelemetryRelayAddress { get; set; }
+
     /// <summary>The account's quotas (<c>Emulator:Limits</c>), checked when functions are created and deployed.</summary>
     public EmulatorLimits Limits { get; set; } = new();
 }

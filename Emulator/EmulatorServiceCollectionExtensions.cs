@@ -65,6 +65,8 @@ public static class EmulatorServiceCollectionExtensions
         services.AddSingleton<FunctionService>();
         services.AddSingleton<RegistryCredentialService>();
         services.AddSingleton<RegistryAuth>();
+        services.AddSingleton<TelemetryService>();
+        services.AddSingleton<Otlp.OtlpRelay>();
         services.AddHostedService(sp => sp.GetRequiredService<DeploymentOrchestrator>());
         services.AddSingleton<GrpcInvocationListener>();
         services.AddHostedService(sp => sp.GetRequiredService<GrpcInvocationListener>());
@@ -83,6 +85,7 @@ public static class EmulatorServiceCollectionExtensions
         app.MapRegistryCredentialsApi();
         app.MapRateLimitApi();
         app.MapInstancesApi();
+        app.MapTelemetriesApi();
 
         // The API's description, outside /v2 so it needs no bearer token.
         app.MapOpenApi(OpenApiRoute);

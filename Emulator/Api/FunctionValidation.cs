@@ -293,7 +293,7 @@ public static partial class FunctionValidation
         return ValidateSecrets("updateFunctionSecretsRequest", secrets);
     }
 
-    private static string? ValidateSecrets(string objectName, List<SecretDto>? secrets)
+    internal static string? ValidateSecrets(string objectName, List<SecretDto>? secrets, string field = "secrets")
     {
         if (secrets is null)
         {
@@ -304,7 +304,7 @@ public static partial class FunctionValidation
         {
             if (secret.Name is null || secret.Name.Length > 48 || !SecretNamePattern().IsMatch(secret.Name))
             {
-                return Field(objectName, "secrets.name", secret.Name, "must match \"^[a-z0-9A-Z][a-z0-9A-Z_.\\-]*$\" and be 1 to 48 characters long");
+                return Field(objectName, field + ".name", secret.Name, "must match \"^[a-z0-9A-Z][a-z0-9A-Z_.\\-]*$\" and be 1 to 48 characters long");
             }
 
             var value = secret.Value switch
@@ -315,7 +315,7 @@ public static partial class FunctionValidation
             };
             if (value is null || value.Length is 0 or > 32768)
             {
-                return Field(objectName, "secrets.value", secret.Name, "must be a string or a JSON object of 1 to 32768 characters");
+                return Field(objectName, field + ".value", secret.Name, "must be a string or a JSON object of 1 to 32768 characters");
             }
         }
 

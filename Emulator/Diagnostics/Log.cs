@@ -121,4 +121,16 @@ internal static partial class Log
 
     [LoggerMessage(63, LogLevel.Information, "Deleting instance {Container} of {FunctionName} version {VersionId} on request; it is replaced as after a crash")]
     public static partial void InstanceDeleted(this ILogger logger, string functionName, Guid versionId, string container);
+
+    [LoggerMessage(70, LogLevel.Information, "OTLP relay for telemetry {Telemetry} ({Protocol}) listens on {Address} and forwards to {Endpoint}")]
+    public static partial void TelemetryRelayListening(this ILogger logger, string telemetry, TelemetryProtocol protocol, Uri address, string endpoint);
+
+    [LoggerMessage(71, LogLevel.Warning, "No address for the OTLP relay that containers can reach ({Reason}): function containers get their telemetry endpoints unchanged. Set Emulator:TelemetryRelayAddress")]
+    public static partial void TelemetryRelayUnavailable(this ILogger logger, string reason);
+
+    [LoggerMessage(72, LogLevel.Warning, "Telemetry {Telemetry} has provider {Provider}: the emulator forwards OTLP only to OTEL_COLLECTOR endpoints, so what functions export to it is accepted and dropped")]
+    public static partial void TelemetryDropped(this ILogger logger, string telemetry, TelemetryProvider provider);
+
+    [LoggerMessage(73, LogLevel.Warning, "OTLP export to telemetry {Telemetry} at {Endpoint} failed: {Message}")]
+    public static partial void TelemetryForwardFailed(this ILogger logger, string telemetry, string endpoint, string message);
 }

@@ -20,6 +20,7 @@ public sealed class DeploymentOrchestrator(
     HealthProber prober,
     IFunctionStore store,
     FunctionRouter router,
+    Otlp.OtlpRelay relay,
     IOptions<EmulatorOptions> options,
     ILogger<DeploymentOrchestrator> logger) : IHostedService
 {
@@ -178,7 +179,8 @@ public sealed class DeploymentOrchestrator(
     private async Task<FunctionStatus> DeployAsync(
         FunctionVersion version, Deployment deployment, IReadOnlyList<RuntimeContainer> adopted, CancellationToken cancellationToken)
     {
-        var supervisor = new VersionSupervisor(version, deployment, runtime, prober, store, options.Value, logger, _stateId);
+        var telemetry = await relay.ResolveAsync(version, cancellationToken);
+        var supervisor = new VersionSupervisor(version, deployment, runtime, prober, store, options.Value, logger, _stateId, telemetry);
         if (!_supervisors.TryAdd(version.VersionId, supervisor))
         {
             throw new InvalidOperationException($"Version {version.VersionId} is already deployed.");

@@ -27,6 +27,12 @@ public sealed class FunctionService(IFunctionStore store, KeyedLock locks, Deplo
             return Rejection.Invalid(quota);
         }
 
+        using var telemetries = await LockTelemetriesAsync(request, cancellationToken);
+        if (await TelemetryService.CheckFunctionTelemetriesAsync(store, NcaId, request.Telemetries, cancellationToken) is { } unknown)
+        {
+            return unknown;
+        }
+
         var version = ToVersion(request, Guid.NewGuid(), NcaId);
         await store.AddVersionAsync(version, cancellationToken);
         return version;
@@ -44,6 +50,12 @@ public sealed class FunctionService(IFunctionStore store, KeyedLock locks, Deplo
         if (FunctionValidation.Validate(request) is { } error)
         {
             return Rejection.Invalid(error);
+        }
+
+        using var telemetries = await LockTelemetriesAsync(request, cancellationToken);
+        if (await TelemetryService.CheckFunctionTelemetriesAsync(store, NcaId, request.Telemetries, cancellationToken) is { } unknown)
+        {
+            return unknown;
         }
 
         var version = ToVersion(request, functionId, NcaId);
@@ -155,6 +167,10 @@ public sealed class FunctionService(IFunctionStore store, KeyedLock locks, Deplo
         await store.RemoveVersionAsync(functionId, versionId, cancellationToken);
         return version;
     }
+
+    /// <summary>A version that names telemetries is added while none of them can be deleted.</summary>
+    private async Task<IDisposable?> LockTelemetriesAsync(CreateFunctionRequest request, CancellationToken cancellationToken) =>
+        request.Telemetries is null ? null : await locks.AcquireAsync(TelemetryService.LockKey, cancellationToken);
 
     private static FunctionVersion ToVersion(CreateFunctionRequest r, Guid functionId, string ncaId) => new()
     {

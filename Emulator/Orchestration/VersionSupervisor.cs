@@ -24,6 +24,7 @@ internal sealed class VersionSupervisor : IAsyncDisposable
     private readonly EmulatorOptions _options;
     private readonly ILogger _logger;
     private readonly string? _stateId;
+    private readonly Otlp.InstanceTelemetry? _telemetry;
     private readonly Channel<Signal> _signals = Channel.CreateUnbounded<Signal>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _stopLock = new();
@@ -53,7 +54,8 @@ internal sealed class VersionSupervisor : IAsyncDisposable
         IFunctionStore store,
         EmulatorOptions options,
         ILogger logger,
-        string? stateId = null)
+        string? stateId = null,
+        Otlp.InstanceTelemetry? telemetry = null)
     {
         Route = new VersionRoute(version)
         {
@@ -67,6 +69,7 @@ internal sealed class VersionSupervisor : IAsyncDisposable
         _options = options;
         _logger = logger;
         _stateId = stateId;
+        _telemetry = telemetry;
         _secrets = version.Secrets;
         Route.Pool.RequestQueued += () => _signals.Writer.TryWrite(Signal.Demand);
     }
@@ -98,7 +101,7 @@ internal sealed class VersionSupervisor : IAsyncDisposable
         var spec = _deployment.Specifications.FirstOrDefault(s => s.GpuSpecificationId == container.GpuSpecificationId)
             ?? _deployment.Specifications[0];
         var runner = new InstanceRunner(
-            InstanceSpec.For(Version, _deployment, spec, _options.WorkDirectory, _stateId, container.InstanceId),
+            InstanceSpec.For(Version, _deployment, spec, _options.WorkDirectory, _stateId, container.InstanceId, _telemetry),
             spec, Version.Health, _runtime, _prober, _options, _logger);
         runner.Adopt(container.Instance);
         GiveSecrets(runner);
@@ -388,7 +391,7 @@ internal sealed class VersionSupervisor : IAsyncDisposable
     private void StartInstance(GpuSpecification spec)
     {
         var runner = new InstanceRunner(
-            InstanceSpec.For(Version, _deployment, spec, _options.WorkDirectory, _stateId), spec, Version.Health, _runtime, _prober, _options, _logger);
+            InstanceSpec.For(Version, _deployment, spec, _options.WorkDirectory, _stateId, telemetry: _telemetry), spec, Version.Health, _runtime, _prober, _options, _logger);
         GiveSecrets(runner);
         _instances.Add(runner);
         _logger.InstanceStarting(Version.Name, Version.VersionId, runner.InstanceId);

@@ -22,6 +22,9 @@ public sealed class InvocationForwarder : IDisposable
         "TE", "Trailer", "Transfer-Encoding", "Upgrade",
     };
 
+    private const string TraceParent = "traceparent";
+    private const string TraceState = "tracestate";
+
     private readonly HttpMessageInvoker _invoker = new(new SocketsHttpHandler
     {
         UseProxy = false,
@@ -48,6 +51,7 @@ public sealed class InvocationForwarder : IDisposable
 
         CopyRequestHeaders(request.Headers, message, skipContentHeaders: !invocation.CallersBody);
         AddPlatformHeaders(message, invocation, target);
+        AddTraceContext(request.Headers, message.Headers);
         if (invocation.Grpc)
         {
             message.Headers.TryAddWithoutValidation("TE", "trailers");
@@ -70,6 +74,8 @@ public sealed class InvocationForwarder : IDisposable
                 || name.Equals("Authorization", StringComparison.OrdinalIgnoreCase)
                 || name.Equals("Host", StringComparison.OrdinalIgnoreCase)
                 || NvcfHeaders.PlatformOwned.Contains(name)
+                || name.Equals(TraceParent, StringComparison.OrdinalIgnoreCase)
+                || name.Equals(TraceState, StringComparison.OrdinalIgnoreCase)
                 || NamedIn(connectionTokens, name)
                 || (skipContentHeaders && name.StartsWith("Content-", StringComparison.OrdinalIgnoreCase)))
             {
@@ -80,6 +86,25 @@ public sealed class InvocationForwarder : IDisposable
             {
                 message.Content?.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)value);
             }
+        }
+    }
+
+    /// <summary>
+    /// W3C trace context (docs/nvcf-contract.md#trace-context): while the emulator traces the request, the handler
+    /// injects its HTTP call's span (in the caller's trace when it sent a <c>traceparent</c>, which ASP.NET Core
+    /// continued), so the caller's headers are not copied as well; without a span they go through as they are.
+    /// </summary>
+    private static void AddTraceContext(IHeaderDictionary incoming, System.Net.Http.Headers.HttpRequestHeaders outgoing)
+    {
+        if (Activity.Current is not null || !incoming.TryGetValue(TraceParent, out var traceParent))
+        {
+            return;
+        }
+
+        outgoing.TryAddWithoutValidation(TraceParent, (IEnumerable<string?>)traceParent);
+        if (incoming.TryGetValue(TraceState, out var traceState))
+        {
+            outgoing.TryAddWithoutValidation(TraceState, (IEnumerable<string?>)traceState);
         }
     }
 

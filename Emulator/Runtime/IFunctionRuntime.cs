@@ -84,9 +84,18 @@ public sealed record InstanceSpec
     /// <summary>The durable store the instance belongs to (<see cref="State.IFunctionStore.GetStateIdAsync"/>), or null.</summary>
     public string? StateId { get; init; }
 
-    /// <summary>The spec of a new instance, or with <paramref name="instanceId"/> of an adopted one (same ID, same folders).</summary>
+    /// <summary>
+    /// The spec of a new instance, or with <paramref name="instanceId"/> of an adopted one (same ID, same folders);
+    /// <paramref name="telemetry"/> says where its telemetries are reached.
+    /// </summary>
     public static InstanceSpec For(
-        FunctionVersion version, Deployment deployment, GpuSpecification spec, string workDirectory, string? stateId = null, Guid? instanceId = null)
+        FunctionVersion version,
+        Deployment deployment,
+        GpuSpecification spec,
+        string workDirectory,
+        string? stateId = null,
+        Guid? instanceId = null,
+        Otlp.InstanceTelemetry? telemetry = null)
     {
         var id = instanceId ?? Guid.NewGuid();
         return new()
@@ -98,7 +107,7 @@ public sealed record InstanceSpec
         FunctionName = version.Name,
         Image = version.ContainerImage ?? throw new InvalidOperationException("Only container functions have instances."),
         Args = version.ContainerArgs,
-        Environment = InstanceEnvironment.For(version, spec),
+        Environment = InstanceEnvironment.For(version, spec, id, telemetry),
         Ports = version.Health.Port == version.EffectiveInferencePort
             ? [version.EffectiveInferencePort]
             : [version.EffectiveInferencePort, version.Health.Port],

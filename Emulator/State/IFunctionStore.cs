@@ -4,7 +4,8 @@ namespace Nvcf.Emulator.State;
 
 /// <summary>
 /// Durable state: function versions and their deployments (what the user asked for and the status
-/// reported back), and the account's registry credentials. Running instances are not stored here; the orchestrator owns them.
+/// reported back), and the account's registry credentials and telemetry endpoints. Running instances are not stored
+/// here; the orchestrator owns them.
 /// </summary>
 public interface IFunctionStore
 {
@@ -48,4 +49,14 @@ public interface IFunctionStore
     ValueTask SaveRegistryCredentialAsync(RegistryCredential credential, CancellationToken cancellationToken = default);
 
     ValueTask<bool> RemoveRegistryCredentialAsync(Guid id, CancellationToken cancellationToken = default);
+    ValueTask<IReadOnlyList<Telemetry>> ListTelemetriesAsync(CancellationToken cancellationToken = default);
+
+    ValueTask<Telemetry?> GetTelemetryAsync(Guid telemetryId, CancellationToken cancellationToken = default);
+
+    ValueTask AddTelemetryAsync(Telemetry telemetry, CancellationToken cancellationToken = default);
+
+    /// <summary>Applies <paramref name="update"/> atomically; returns the new value, or null when the telemetry is gone.</summary>
+    ValueTask<Telemetry?> UpdateTelemetryAsync(Guid telemetryId, Func<Telemetry, Telemetry> update, CancellationToken cancellationToken = default);
+
+    ValueTask<bool> RemoveTelemetryAsync(Guid telemetryId, CancellationToken cancellationToken = default);
 }

@@ -9,6 +9,7 @@ public sealed class InMemoryFunctionStore : IFunctionStore
     private readonly Dictionary<Guid, FunctionVersion> _versions = [];
     private readonly Dictionary<Guid, Deployment> _deployments = [];
     private readonly Dictionary<Guid, RegistryCredential> _registryCredentials = [];
+    private readonly Dictionary<Guid, Telemetry> _telemetries = [];
 
     /// <summary>Not durable: nothing survives the process, so there is nothing to adopt.</summary>
     public ValueTask<string?> GetStateIdAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult<string?>(null);
@@ -155,6 +156,55 @@ public sealed class InMemoryFunctionStore : IFunctionStore
         lock (_gate)
         {
             return ValueTask.FromResult(_registryCredentials.Remove(id));
+        }
+    }
+
+    public ValueTask<IReadOnlyList<Telemetry>> ListTelemetriesAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            return ValueTask.FromResult<IReadOnlyList<Telemetry>>([.. _telemetries.Values.OrderBy(t => t.CreatedAt)]);
+        }
+    }
+
+    public ValueTask<Telemetry?> GetTelemetryAsync(Guid telemetryId, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            return ValueTask.FromResult(_telemetries.GetValueOrDefault(telemetryId));
+        }
+    }
+
+    public ValueTask AddTelemetryAsync(Telemetry telemetry, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            _telemetries.Add(telemetry.TelemetryId, telemetry);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<Telemetry?> UpdateTelemetryAsync(Guid telemetryId, Func<Telemetry, Telemetry> update, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            if (!_telemetries.TryGetValue(telemetryId, out var current))
+            {
+                return ValueTask.FromResult<Telemetry?>(null);
+            }
+
+            var updated = update(current);
+            _telemetries[telemetryId] = updated;
+            return ValueTask.FromResult<Telemetry?>(updated);
+        }
+    }
+
+    public ValueTask<bool> RemoveTelemetryAsync(Guid telemetryId, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            return ValueTask.FromResult(_telemetries.Remove(telemetryId));
         }
     }
 }

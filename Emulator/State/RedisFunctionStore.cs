@@ -7,9 +7,9 @@ using StackExchange.Redis;
 namespace Nvcf.Emulator.State;
 
 /// <summary>
-/// Function versions, deployments and registry credentials in Redis, so they outlive the emulator process. Hashes under
-/// <see cref="DefaultPrefix"/>: <c>versions</c> and <c>deployments</c>, both keyed by version ID, and
-/// <c>registry-credentials</c>, keyed by credential ID; values as JSON.
+/// Function versions, deployments, registry credentials and telemetries in Redis, so they outlive the emulator process.
+/// Hashes under <see cref="DefaultPrefix"/>: <c>versions</c> and <c>deployments</c>, both keyed by version ID,
+/// <c>registry-credentials</c>, keyed by credential ID, and <c>telemetries</c>, keyed by telemetry ID; values as JSON.
 /// Updates are optimistic: read, apply, write only if the value is still the one read (a Redis transaction with
 /// a <c>WATCH</c>-style condition), else retry. <c>state-id</c> names this store on the containers it owns.
 /// <para>
@@ -40,6 +40,7 @@ public sealed class RedisFunctionStore : IFunctionStore, IDisposable
     private readonly RedisKey _versions;
     private readonly RedisKey _deployments;
     private readonly RedisKey _registryCredentials;
+    private readonly RedisKey _telemetries;
     private readonly RedisKey _stateId;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _disposed = new();
@@ -54,6 +55,7 @@ public sealed class RedisFunctionStore : IFunctionStore, IDisposable
         _versions = prefix + "versions";
         _deployments = prefix + "deployments";
         _registryCredentials = prefix + "registry-credentials";
+        _telemetries = prefix + "telemetries";
         _stateId = prefix + "state-id";
         Endpoint = string.Join(",", redis.GetEndPoints().Select(EndPointCollection.ToString));
     }
@@ -289,6 +291,26 @@ public sealed class RedisFunctionStore : IFunctionStore, IDisposable
 
     public async ValueTask<bool> RemoveRegistryCredentialAsync(Guid id, CancellationToken cancellationToken = default) =>
         await RunAsync(db => db.HashDeleteAsync(_registryCredentials, Field(id)));
+
+    public async ValueTask<IReadOnlyList<Telemetry>> ListTelemetriesAsync(CancellationToken cancellationToken = default) =>
+        [.. (await RunAsync(db => db.HashValuesAsync(_telemetries))).Select(e => Read<Telemetry>(e)!).OrderBy(t => t.CreatedAt)];
+
+    public async ValueTask<Telemetry?> GetTelemetryAsync(Guid telemetryId, CancellationToken cancellationToken = default) =>
+        Read<Telemetry>(await RunAsync(db => db.HashGetAsync(_telemetries, Field(telemetryId))));
+
+    public async ValueTask AddTelemetryAsync(Telemetry telemetry, CancellationToken cancellationToken = default)
+    {
+        if (!await RunAsync(db => db.HashSetAsync(_telemetries, Field(telemetry.TelemetryId), Write(telemetry), When.NotExists)))
+        {
+            throw new ArgumentException($"Telemetry {telemetry.TelemetryId} already exists.", nameof(telemetry));
+        }
+    }
+
+    public async ValueTask<Telemetry?> UpdateTelemetryAsync(Guid telemetryId, Func<Telemetry, Telemetry> update, CancellationToken cancellationToken = default) =>
+        await UpdateAsync(_telemetries, telemetryId, static _ => true, update, cancellationToken);
+
+    public async ValueTask<bool> RemoveTelemetryAsync(Guid telemetryId, CancellationToken cancellationToken = default) =>
+        await RunAsync(db => db.HashDeleteAsync(_telemetries, Field(telemetryId)));
 
     public void Dispose()
     {

@@ -27,6 +27,12 @@ public sealed class AppHostFixture : IAsyncLifetime
     /// <summary>A version of <see cref="RefusedFunctionName"/>: it must fail with its function's cause.</summary>
     public const string RefusedVersionName = "refused-v2";
 
+    /// <summary>A function added here with <c>WithTelemetry()</c>, built from tests/images/busybox-cgi.</summary>
+    public const string TracedFunctionName = "traced";
+
+    /// <summary>The dashboard's OTLP API key as the app host is given it here.</summary>
+    public const string OtlpApiKey = "fixture-otlp-key";
+
     /// <summary>A function added here whose Dockerfile does not exist: its build must fail.</summary>
     public const string BrokenBuildFunctionName = "broken-build";
 
@@ -38,6 +44,9 @@ public sealed class AppHostFixture : IAsyncLifetime
 
     public ResourceNotificationService Notifications => App.Services.GetRequiredService<ResourceNotificationService>();
 
+    /// <summary>Stands in for the dashboard's OTLP/gRPC endpoint (the tested app host has no dashboard).</summary>
+    public OtlpGrpcReceiver Dashboard { get; } = new();
+
     public async Task InitializeAsync()
     {
         using var timeout = new CancellationTokenSource(s_startTimeout);
@@ -46,6 +55,8 @@ public sealed class AppHostFixture : IAsyncLifetime
         await EnsureDockerIsReachableAsync(cancellationToken);
 
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(cancellationToken);
+        builder.Configuration["ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL"] = (await Dashboard.StartAsync()).ToString();
+        builder.Configuration["AppHost:OtlpApiKey"] = OtlpApiKey;
         var emulator = builder.CreateResourceBuilder(builder.Resources.OfType<NvcfEmulatorResource>().Single(r => r.Name == EmulatorName));
         emulator.AddNvcfFunction(MissingImageFunctionName, "nvcf-samples/does-not-exist:latest");
         emulator.AddNvcfFunction(RefusedFunctionName, "nvcf-samples/echo:latest").WithEnvironment("NOT-A-NAME", "x")
@@ -57,6 +68,9 @@ public sealed class AppHostFixture : IAsyncLifetime
         // Set after AddVersion: the version inherits it when it is deployed.
         cgi.WithBuildArg("BASE", await BusyboxBaseAsync(cancellationToken));
         emulator.AddNvcfFunctionFromDockerfile(BrokenBuildFunctionName, busyboxCgi, dockerfile: "Dockerfile.does-not-exist");
+        emulator.AddNvcfFunctionFromDockerfile(TracedFunctionName, busyboxCgi, "/cgi-bin/telemetry")
+            .WithBuildArg("BASE", await BusyboxBaseAsync(cancellationToken))
+            .WithTelemetry();
         _app = await builder.BuildAsync(cancellationToken);
         await _app.StartAsync(cancellationToken);
 
@@ -75,6 +89,7 @@ public sealed class AppHostFixture : IAsyncLifetime
         await WaitForDeploymentAsync(BrokenBuildFunctionName, cancellationToken);
         await WaitForDeploymentAsync(RefusedFunctionName, cancellationToken);
         await WaitForDeploymentAsync(RefusedVersionName, cancellationToken);
+        await WaitForDeploymentAsync(TracedFunctionName, cancellationToken);
     }
 
     /// <summary>The busybox base eng/setup.sh provides: the public image where present, else the local one.</summary>
@@ -107,6 +122,8 @@ public sealed class AppHostFixture : IAsyncLifetime
         {
             await _app.DisposeAsync();
         }
+
+        await Dashboard.DisposeAsync();
     }
 
     /// <summary>Fails with a clear message instead of letting the deployment time out when no engine answers.</summary>

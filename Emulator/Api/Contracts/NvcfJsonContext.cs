@@ -35,6 +35,10 @@ namespace Nvcf.Emulator.Api.Contracts;
 [JsonSerializable(typeof(RegistryCredentialDetailsResponse))]
 [JsonSerializable(typeof(ListRegistryCredentialDetailsResponse))]
 [JsonSerializable(typeof(RecognizedRegistriesResponse))]
+[JsonSerializable(typeof(TelemetryRequest))]
+[JsonSerializable(typeof(TelemetryResponse))]
+[JsonSerializable(typeof(ListTelemetryResponse))]
+[JsonSerializable(typeof(UpdateTelemetrySecretRequest))]
 internal sealed partial class NvcfJsonContext : JsonSerializerContext
 {
     /// <summary>Applies the wire conventions to the API's serializer options.</summary>

@@ -42,6 +42,41 @@ public class RedisFunctionStoreTests(RedisFixture redis) : IClassFixture<RedisFi
     }
 
     [Fact]
+    public async Task TelemetriesAreStoredWithTheirSecretUpdatedAndRemoved()
+    {
+        var telemetry = new Telemetry
+        {
+            TelemetryId = Guid.NewGuid(),
+            Name = "collector",
+            Endpoint = "https://collector.example.com:4318",
+            Protocol = TelemetryProtocol.Grpc,
+            Provider = TelemetryProvider.OtelCollector,
+            Types = [TelemetryType.Traces, TelemetryType.Logs],
+            Secret = new Secret("collector", "{\"x-otlp-api-key\":\"k\"}", IsObject: true),
+            CreatedAt = DateTime.UtcNow,
+        };
+
+        await _store.AddTelemetryAsync(telemetry);
+        var read = await _store.GetTelemetryAsync(telemetry.TelemetryId);
+        Assert.NotNull(read);
+        Assert.Equal(telemetry.Endpoint, read.Endpoint);
+        Assert.Equal(TelemetryProtocol.Grpc, read.Protocol);
+        Assert.Equal(TelemetryProvider.OtelCollector, read.Provider);
+        Assert.Equal([TelemetryType.Traces, TelemetryType.Logs], read.Types);
+        Assert.Equal(telemetry.Secret, read.Secret);
+        Assert.Equal(telemetry.TelemetryId, Assert.Single(await _store.ListTelemetriesAsync()).TelemetryId);
+
+        var updated = await _store.UpdateTelemetryAsync(telemetry.TelemetryId, t => t with { Secret = new Secret("collector", "token") });
+        Assert.Equal("token", (await _store.GetTelemetryAsync(telemetry.TelemetryId))!.Secret.Value);
+        Assert.Equal("token", updated!.Secret.Value);
+
+        Assert.True(await _store.RemoveTelemetryAsync(telemetry.TelemetryId));
+        Assert.Null(await _store.GetTelemetryAsync(telemetry.TelemetryId));
+        Assert.Null(await _store.UpdateTelemetryAsync(telemetry.TelemetryId, t => t));
+        Assert.Empty(await _store.ListTelemetriesAsync());
+    }
+
+    [Fact]
     public async Task VersionsAreListedByCreationTimeAndFilteredByFunction()
     {
         var first = Guid.NewGuid();
