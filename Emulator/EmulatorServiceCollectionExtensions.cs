@@ -23,6 +23,8 @@ public static class EmulatorServiceCollectionExtensions
             .Validate(o => o.HealthCheckInterval > TimeSpan.Zero, "Emulator:HealthCheckInterval must be longer than zero.")
             .Validate(o => o.HealthCheckFailureThreshold >= 1, "Emulator:HealthCheckFailureThreshold must be at least 1.")
             .ValidateOnStart();
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<EmulatorOptions>, AccountsValidation>();
+        services.AddSingleton<Accounts>();
         services.Configure<DockerRuntimeOptions>(builder.Configuration.GetSection("Emulator:Docker"));
         services.Configure<GpuOptions>(builder.Configuration.GetSection(GpuOptions.SectionName));
 
@@ -62,6 +64,7 @@ public static class EmulatorServiceCollectionExtensions
         services.AddSingleton<DeploymentOrchestrator>();
         services.AddSingleton<DeploymentService>();
         services.AddSingleton<FunctionService>();
+        services.AddSingleton<SharingService>();
         services.AddHostedService(sp => sp.GetRequiredService<DeploymentOrchestrator>());
         services.AddSingleton<GrpcInvocationListener>();
         services.AddHostedService(sp => sp.GetRequiredService<GrpcInvocationListener>());
@@ -79,6 +82,7 @@ public static class EmulatorServiceCollectionExtensions
         app.MapSecretsApi();
         app.MapRateLimitApi();
         app.MapInstancesApi();
+        app.MapAuthorizationsApi();
 
         // The API's description, outside /v2 so it needs no bearer token.
         app.MapOpenApi(OpenApiRoute);

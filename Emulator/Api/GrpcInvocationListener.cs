@@ -85,6 +85,12 @@ public sealed class GrpcInvocationListener(IServiceProvider services, IOptions<E
             return;
         }
 
+        if (ApiMiddleware.CheckScope(context, InvocationApi.InvokeScopes) is { } forbidden)
+        {
+            await FailAsync(context, GrpcStatus.PermissionDenied, forbidden.ProblemDetails.Detail!);
+            return;
+        }
+
         if (!Guid.TryParse(context.Request.Headers["function-id"].ToString(), out var functionId))
         {
             await FailAsync(context, GrpcStatus.InvalidArgument, "The function-id metadata (a UUID) is required.");
@@ -147,6 +153,7 @@ public sealed class GrpcInvocationListener(IServiceProvider services, IOptions<E
     {
         InvalidArgument = 3,
         NotFound = 5,
+        PermissionDenied = 7,
         ResourceExhausted = 8,
         FailedPrecondition = 9,
         Internal = 13,

@@ -13,9 +13,12 @@ namespace Nvcf.Emulator.Api;
 /// </summary>
 public static partial class InvocationApi
 {
+    /// <summary>What every invocation needs (docs/nvcf-contract.md#scopes).</summary>
+    public static readonly IReadOnlyList<string> InvokeScopes = [Scopes.InvokeFunction];
+
     public static IEndpointRouteBuilder MapInvocationApi(this IEndpointRouteBuilder app)
     {
-        var pexec = app.MapGroup("/v2/nvcf/pexec").WithTags("Invocation");
+        var pexec = app.MapGroup("/v2/nvcf/pexec").WithTags("Invocation").RequireScope(Scopes.InvokeFunction);
         pexec.MapPost("/functions/{functionId}", (Guid functionId, HttpContext context, InvocationService invocations, AssetStore assets) =>
             Pexec(context, functionId, null, invocations, assets))
             .WithName("InvokeFunction").WithSummary("Invoke a function (any deployed version)");
@@ -24,7 +27,7 @@ public static partial class InvocationApi
             .WithName("InvokeFunctionVersion").WithSummary("Invoke one version of a function");
         pexec.MapGet("/status/{requestId}", PexecStatus).WithName("GetInvocationStatus").WithSummary("Poll a pending invocation for its result");
 
-        var exec = app.MapGroup("/v2/nvcf/exec").WithTags("Invocation");
+        var exec = app.MapGroup("/v2/nvcf/exec").WithTags("Invocation").RequireScope(Scopes.InvokeFunction);
         exec.MapPost("/functions/{functionId}", (Guid functionId, EnvelopeRequest body, HttpContext context, InvocationService invocations, AssetStore assets) =>
             Exec(context, functionId, null, body, invocations, assets))
             .WithName("ExecFunction").WithSummary("Invoke a function through the envelope API (any deployed version)");
@@ -57,6 +60,12 @@ public static partial class InvocationApi
         if (ApiMiddleware.CheckBearer(context) is { } unauthorized)
         {
             await Problems.Unauthorized(unauthorized).ExecuteAsync(context);
+            return;
+        }
+
+        if (ApiMiddleware.CheckScope(context, InvokeScopes) is { } forbidden)
+        {
+            await forbidden.ExecuteAsync(context);
             return;
         }
 

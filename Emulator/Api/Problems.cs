@@ -13,6 +13,8 @@ public static class Problems
 
     public static ProblemHttpResult Unauthorized(string detail) => Create(StatusCodes.Status401Unauthorized, detail);
 
+    public static ProblemHttpResult Forbidden(string detail) => Create(StatusCodes.Status403Forbidden, detail);
+
     public static ProblemHttpResult NotFound(string detail) => Create(StatusCodes.Status404NotFound, detail);
 
     public static ProblemHttpResult Conflict(string detail) => Create(StatusCodes.Status409Conflict, detail);
@@ -21,6 +23,8 @@ public static class Problems
     public static ProblemHttpResult From(Rejection rejection) => rejection.Kind switch
     {
         RejectionKind.NotFound => NotFound(rejection.Detail),
+        RejectionKind.Conflict => Conflict(rejection.Detail),
+        RejectionKind.Forbidden => Forbidden(rejection.Detail),
         _ => BadRequest(rejection.Detail),
     };
 

@@ -8,6 +8,12 @@ public enum RejectionKind
 
     /// <summary>What it names does not exist (404).</summary>
     NotFound,
+
+    /// <summary>It is there already (409).</summary>
+    Conflict,
+
+    /// <summary>The caller may not do this (403).</summary>
+    Forbidden,
 }
 
 /// <summary>A refusal with the cloud's message, written as the <c>detail</c> of the problem answer.</summary>
@@ -16,6 +22,8 @@ public sealed record Rejection(RejectionKind Kind, string Detail)
     public static Rejection Invalid(string detail) => new(RejectionKind.Invalid, detail);
 
     public static Rejection NotFound(string detail) => new(RejectionKind.NotFound, detail);
+
+    public static Rejection Conflict(string detail) => new(RejectionKind.Conflict, detail);
 
     public static Rejection VersionNotFound(Guid functionId, Guid versionId, string ncaId) =>
         NotFound($"Function id '{functionId}', version '{versionId}': Not found in account '{ncaId}'");

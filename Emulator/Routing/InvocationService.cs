@@ -40,10 +40,11 @@ public sealed class InvocationService(
             return tooLarge;
         }
 
-        var selection = router.Select(request.FunctionId, request.VersionId);
+        var ncaId = Api.Caller.Of(context).NcaId;
+        var selection = router.Select(request.FunctionId, request.VersionId, ncaId);
         if (selection.Route is not { } route)
         {
-            return NotInvocable(request, selection.Failure);
+            return NotInvocable(request, selection.Failure, ncaId);
         }
 
         // The chosen version's limit, as the cloud checks it: after the version is picked, before a slot is taken.
@@ -104,9 +105,9 @@ public sealed class InvocationService(
         return null;
     }
 
-    private Rejected NotInvocable(InvocationRequest request, RouteFailure failure) => failure == RouteFailure.Degraded
+    private static Rejected NotInvocable(InvocationRequest request, RouteFailure failure, string ncaId) => failure == RouteFailure.Degraded
         ? new Rejected(StatusCodes.Status400BadRequest, $"Function id '{request.FunctionId}': DEGRADED function cannot be invoked")
-        : new Rejected(StatusCodes.Status404NotFound, $"Function id '{request.FunctionId}' version '{request.VersionId?.ToString() ?? "any"}': Specified function in account '{options.Value.NcaId}' is not found");
+        : new Rejected(StatusCodes.Status404NotFound, $"Function id '{request.FunctionId}' version '{request.VersionId?.ToString() ?? "any"}': Specified function in account '{ncaId}' is not found");
 
     /// <summary>429 (docs/nvcf-contract.md#rate-limits), with <c>Retry-After</c>: when the refusing window ends.</summary>
     private Rejected RateLimited(VersionRoute route, RateRefusal refusal)
@@ -168,7 +169,7 @@ public sealed class InvocationService(
             }
 
             var invocation = new Invocation(
-                request.RequestId, route.Version, address, Subject, deadline, (HttpContent?)body ?? request.Content, CallersBody: body is not null, request.AssetIds, request.Grpc);
+                request.RequestId, route.Version, address, Subject, Api.Caller.Of(context).NcaId, deadline, (HttpContent?)body ?? request.Content, CallersBody: body is not null, request.AssetIds, request.Grpc);
             return (active, forwarder.SendAsync(context, invocation, lease.Target, work.Token));
         }
         catch

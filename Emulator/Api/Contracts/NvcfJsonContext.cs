@@ -28,6 +28,10 @@ namespace Nvcf.Emulator.Api.Contracts;
 [JsonSerializable(typeof(CreateAssetResponse))]
 [JsonSerializable(typeof(AssetResponse))]
 [JsonSerializable(typeof(AssetListResponse))]
+[JsonSerializable(typeof(AuthorizedPartiesRequest))]
+[JsonSerializable(typeof(PatchAuthorizedPartyRequest))]
+[JsonSerializable(typeof(AuthorizedPartiesResponse))]
+[JsonSerializable(typeof(ListAuthorizedPartiesResponse))]
 internal sealed partial class NvcfJsonContext : JsonSerializerContext
 {
     /// <summary>Applies the wire conventions to the API's serializer options.</summary>
