@@ -81,6 +81,30 @@ public class FunctionRouterTests
         Assert.Equal(RouteFailure.NotFound, router.Select(FunctionId, null, "nca").Failure);
     }
 
+    [Fact]
+    public void AnotherAccountReachesOnlyTheVersionsSharedWithItAndLosesThemWhenTheSharingEnds()
+    {
+        var router = new FunctionRouter();
+        var shared = new VersionRoute(Route(FunctionStatus.Active).Version with { VersionAuthorizedAccounts = ["other"] }) { Status = FunctionStatus.Active };
+        var own = Route(FunctionStatus.Active);
+        router.Publish(shared);
+        router.Publish(own);
+
+        for (var i = 0; i < 50; i++)
+        {
+            Assert.Same(shared, router.Select(FunctionId, null, "other").Route);
+        }
+
+        Assert.Equal(RouteFailure.NotFound, router.Select(FunctionId, own.Version.VersionId, "other").Failure);
+        Assert.Equal(RouteFailure.NotFound, router.Select(FunctionId, null, "stranger").Failure);
+        Assert.NotNull(router.Select(FunctionId, own.Version.VersionId, "nca").Route);
+
+        shared.ShareWith([]);
+        Assert.Equal(RouteFailure.NotFound, router.Select(FunctionId, null, "other").Failure);
+        own.ShareWith(["other"]);
+        Assert.Same(own, router.Select(FunctionId, null, "other").Route);
+    }
+
     internal static VersionRoute Route(FunctionStatus status, Guid? functionId = null) => new(new FunctionVersion
     {
         Id = functionId ?? FunctionId,
