@@ -24,7 +24,6 @@ public static class Problems
     {
         RejectionKind.NotFound => NotFound(rejection.Detail),
         RejectionKind.Conflict => Conflict(rejection.Detail),
-        RejectionKind.Forbidden => Forbidden(rejection.Detail),
         _ => BadRequest(rejection.Detail),
     };
 

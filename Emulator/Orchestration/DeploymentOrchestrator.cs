@@ -234,7 +234,7 @@ public sealed class DeploymentOrchestrator(
         if (_supervisors.TryGetValue(versionId, out var supervisor))
         {
             var route = supervisor.Route;
-            route.RateLimiter = VersionRateLimiter.Create(rateLimit, options.Value.NcaId, route.RateLimiter);
+            route.RateLimiter = VersionRateLimiter.Create(rateLimit, route.RateLimiter);
         }
     }
 

@@ -11,9 +11,6 @@ public enum RejectionKind
 
     /// <summary>It is there already (409).</summary>
     Conflict,
-
-    /// <summary>The caller may not do this (403).</summary>
-    Forbidden,
 }
 
 /// <summary>A refusal with the cloud's message, written as the <c>detail</c> of the problem answer.</summary>

@@ -48,7 +48,7 @@ public sealed class InvocationService(
         }
 
         // The chosen version's limit, as the cloud checks it: after the version is picked, before a slot is taken.
-        if (route.RateLimiter is { } limiter && !limiter.TryAdmit(context.Request.Headers.Authorization.ToString(), out var refusal))
+        if (route.RateLimiter is { } limiter && !limiter.TryAdmit(context.Request.Headers.Authorization.ToString(), ncaId, out var refusal))
         {
             return RateLimited(route, refusal);
         }
