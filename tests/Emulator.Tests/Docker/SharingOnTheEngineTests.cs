@@ -2,6 +2,9 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
+using Grpc.Core;
+using Grpc.Net.Client;
+using GrpcEcho;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Nvcf.Emulator.Tests.Infrastructure;
 
@@ -122,6 +125,40 @@ public sealed class SharingOnTheEngineTests : IAsyncLifetime
             Assert.Contains("HTTP_NVCF_NCAID=nca-a\n", await own.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
 
+        await _a.UndeployAsync(function);
+    }
+
+    [Fact]
+    public async Task GrpcCallsFollowTheSameRuleAsHttp()
+    {
+        var function = await _a.CreateFunctionAsync(new { name = "grpc-shared", inferenceUrl = "/grpc", inferencePort = 8001, containerImage = DockerFixture.GrpcImage });
+        await _a.DeployAsync(function);
+        await _a.WaitForStatusAsync(function, Timeout, "ACTIVE");
+        using var channel = GrpcChannel.ForAddress(_factory.GrpcAddress);
+        var client = new Echo.EchoClient(channel);
+        Metadata As(string key) => new() { { "authorization", "Bearer " + key }, { "function-id", function.Id().ToString() } };
+
+        var before = await Assert.ThrowsAsync<RpcException>(async () => await client.SayAsync(new EchoRequest { Message = "b" }, As(BKey)));
+        Assert.Equal(StatusCode.NotFound, before.StatusCode);
+        Assert.Contains("Specified function in account 'nca-b' is not found", before.Status.Detail, StringComparison.Ordinal);
+
+        var listOnly = await Assert.ThrowsAsync<RpcException>(async () => await client.SayAsync(new EchoRequest { Message = "c" }, As(ListOnlyKey)));
+        Assert.Equal(StatusCode.PermissionDenied, listOnly.StatusCode);
+
+        using (var shared = await _a.PostAsJsonAsync($"/v2/nvcf/authorizations/functions/{function.Id()}/versions/{function.VersionId()}", new { authorizedParties = new[] { new { ncaId = "nca-b" } } }))
+        {
+            Assert.Equal(HttpStatusCode.OK, shared.StatusCode);
+        }
+
+        Assert.Equal("as b", (await client.SayAsync(new EchoRequest { Message = "as b" }, As(BKey))).Message);
+
+        using (var unshared = await _a.DeleteAsync($"/v2/nvcf/authorizations/functions/{function.Id()}/versions/{function.VersionId()}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, unshared.StatusCode);
+        }
+
+        var after = await Assert.ThrowsAsync<RpcException>(async () => await client.SayAsync(new EchoRequest { Message = "b" }, As(BKey)));
+        Assert.Equal(StatusCode.NotFound, after.StatusCode);
         await _a.UndeployAsync(function);
     }
 
