@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Nvcf.Emulator.Tests.Infrastructure;
 
 namespace Nvcf.Emulator.Tests.Api;
@@ -31,7 +30,7 @@ public sealed class AccountsApiTests(AccountsApiTests.TwoAccounts accounts) : IC
         }
 
         var function = await A.CreateFunctionAsync(FakeEmulatorFixture.EchoFunction(name: "scoped"));
-        using var reader = accounts.Client(TwoAccounts.ReaderKey);
+        using var reader = accounts.Client(TestAccounts.ReaderKey);
 
         // apikey:list_functions lists; creating, deploying and invoking need scopes it lacks.
         using (var listed = await reader.GetAsync("/v2/nvcf/functions"))
@@ -82,7 +81,7 @@ public sealed class AccountsApiTests(AccountsApiTests.TwoAccounts accounts) : IC
         var versionPath = $"/v2/nvcf/functions/{function.Id()}/versions/{function.VersionId()}";
 
         // Not shared: B sees nothing, and every way to it answers as if it did not exist, naming B's account.
-        Assert.Empty(await FunctionsAsync(B, string.Empty));
+        Assert.Empty(await B.ListFunctionsAsync());
         await AssertNotFoundAsync(await B.GetAsync(versionPath), $"Function id '{function.Id()}', version '{function.VersionId()}': Not found in account 'nca-b'");
         await AssertNotFoundAsync(await B.InvokeAsync(function.Id(), "{}"), $"Function id '{function.Id()}' version 'any': Specified function in account 'nca-b' is not found");
 
@@ -97,8 +96,8 @@ public sealed class AccountsApiTests(AccountsApiTests.TwoAccounts accounts) : IC
             Assert.Equal(["nca-b"], answer["authorizedParties"]!.AsArray().Select(p => (string?)p!["ncaId"]));
         }
 
-        Assert.Empty(await FunctionsAsync(B, "?visibility=private"));
-        var listed = Assert.Single(await FunctionsAsync(B, "?visibility=authorized"));
+        Assert.Empty(await B.ListFunctionsAsync("?visibility=private"));
+        var listed = Assert.Single(await B.ListFunctionsAsync("?visibility=authorized"));
         Assert.Equal(function.VersionId().ToString(), (string?)listed["versionId"]);
         Assert.Equal("nca-a", (string?)listed["ncaId"]);
         Assert.True((bool)listed["ownedByDifferentAccount"]!);
@@ -108,7 +107,7 @@ public sealed class AccountsApiTests(AccountsApiTests.TwoAccounts accounts) : IC
         }
 
         // The owner still sees its own in full, not marked.
-        var own = Assert.Single(await FunctionsAsync(A, "?visibility=private"), f => (string?)f["id"] == function.Id().ToString());
+        var own = Assert.Single(await A.ListFunctionsAsync("?visibility=private"), f => (string?)f["id"] == function.Id().ToString());
         Assert.Null(own["ownedByDifferentAccount"]);
         Assert.Equal(FakeRuntime.Echo, (string?)own["containerImage"]);
         Assert.NotNull(own["activeInstances"]);
@@ -134,7 +133,7 @@ public sealed class AccountsApiTests(AccountsApiTests.TwoAccounts accounts) : IC
             Assert.Empty((await removed.Content.ReadFromJsonAsync<JsonObject>())!["function"]!["authorizedParties"]!.AsArray());
         }
 
-        Assert.Empty(await FunctionsAsync(B, string.Empty));
+        Assert.Empty(await B.ListFunctionsAsync());
         await AssertNotFoundAsync(await B.InvokeAsync(function.Id(), "{}"), "Specified function in account 'nca-b' is not found");
         await A.UndeployAsync(function);
     }
@@ -155,7 +154,7 @@ public sealed class AccountsApiTests(AccountsApiTests.TwoAccounts accounts) : IC
             Assert.Equal(first.VersionId().ToString(), (string?)(await shared.Content.ReadFromJsonAsync<JsonObject>())!["function"]!["versionId"]);
         }
 
-        Assert.Equal([first.VersionId().ToString()], (await FunctionsAsync(B, string.Empty)).Select(f => (string?)f["versionId"]));
+        Assert.Equal([first.VersionId().ToString()], (await B.ListFunctionsAsync()).Select(f => (string?)f["versionId"]));
         for (var i = 0; i < 5; i++)
         {
             using var invoked = await B.InvokeAsync(first.Id(), "{}");
@@ -179,7 +178,7 @@ public sealed class AccountsApiTests(AccountsApiTests.TwoAccounts accounts) : IC
         }
 
         var third = await A.CreateFunctionAsync(FakeEmulatorFixture.EchoFunction(name: "per-version"), first.Id());
-        Assert.Equal(3, (await FunctionsAsync(B, "?visibility=authorized")).Count);
+        Assert.Equal(3, (await B.ListFunctionsAsync("?visibility=authorized")).Count);
         using (var get = await B.GetAsync($"/v2/nvcf/functions/{third.Id()}/versions/{third.VersionId()}"))
         {
             Assert.Equal(HttpStatusCode.OK, get.StatusCode);
@@ -192,7 +191,7 @@ public sealed class AccountsApiTests(AccountsApiTests.TwoAccounts accounts) : IC
             Assert.Null(answer["authorizedParties"]);
         }
 
-        Assert.Equal([first.VersionId().ToString()], (await FunctionsAsync(B, string.Empty)).Select(f => (string?)f["versionId"]));
+        Assert.Equal([first.VersionId().ToString()], (await B.ListFunctionsAsync()).Select(f => (string?)f["versionId"]));
         await A.UndeployAsync(first);
         await A.UndeployAsync(second);
     }
@@ -248,12 +247,6 @@ public sealed class AccountsApiTests(AccountsApiTests.TwoAccounts accounts) : IC
     private static string SharingPath(JsonObject function, Guid? versionId = null) =>
         $"/v2/nvcf/authorizations/functions/{function.Id()}" + (versionId is { } v ? $"/versions/{v}" : string.Empty);
 
-    private static async Task<List<JsonObject>> FunctionsAsync(HttpClient http, string query)
-    {
-        using var response = await http.GetAsync("/v2/nvcf/functions" + query);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return [.. (await response.Content.ReadFromJsonAsync<JsonObject>())!["functions"]!.AsArray().Select(f => f!.AsObject())];
-    }
 
     private static async Task AssertNotFoundAsync(HttpResponseMessage response, string detail)
     {
@@ -274,15 +267,9 @@ public sealed class AccountsApiTests(AccountsApiTests.TwoAccounts accounts) : IC
         }
     }
 
-    /// <summary>
-    /// Account <c>nca-a</c> (the default, key <see cref="EmulatorFactory.Token"/>), account <c>nca-b</c> and account
-    /// <c>reader</c>, whose key may only list.
-    /// </summary>
+    /// <summary>The emulator of <see cref="TestAccounts"/> on a fake runtime.</summary>
     public sealed class TwoAccounts : IAsyncLifetime
     {
-        public const string BKey = "key-of-b";
-        public const string ReaderKey = "key-of-reader";
-
         private readonly FakeContainerServer _containers = new();
 
         public EmulatorFactory Factory { get; private set; } = null!;
@@ -291,26 +278,13 @@ public sealed class AccountsApiTests(AccountsApiTests.TwoAccounts accounts) : IC
 
         public HttpClient B { get; private set; } = null!;
 
-        public HttpClient Client(string key)
-        {
-            var client = Factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
-            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
-            return client;
-        }
+        public HttpClient Client(string key) => Factory.CreateNvcfClient(key);
 
         public Task InitializeAsync()
         {
-            Factory = new EmulatorFactory(new FakeRuntime(_containers), new Dictionary<string, string?>
-            {
-                ["Emulator:ReadyTimeout"] = "00:00:05",
-                ["Emulator:NcaId"] = "nca-a",
-                ["Emulator:ApiKeys:0"] = EmulatorFactory.Token,
-                ["Emulator:Accounts:nca-b:ApiKeys:0"] = BKey,
-                ["Emulator:Accounts:reader:ApiKeys:0"] = ReaderKey,
-                ["Emulator:Accounts:reader:Scopes:0"] = "apikey:list_functions",
-            });
+            Factory = new EmulatorFactory(new FakeRuntime(_containers), TestAccounts.Settings("00:00:05"));
             A = Factory.CreateNvcfClient();
-            B = Client(BKey);
+            B = Client(TestAccounts.BKey);
             return Task.CompletedTask;
         }
 

@@ -5,7 +5,6 @@ using System.Text.Json.Nodes;
 using Grpc.Core;
 using Grpc.Net.Client;
 using GrpcEcho;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Nvcf.Emulator.Tests.Infrastructure;
 
 namespace Nvcf.Emulator.Tests.Docker;
@@ -17,8 +16,6 @@ namespace Nvcf.Emulator.Tests.Docker;
 [Collection(DockerCollection.Name)]
 public sealed class SharingOnTheEngineTests : IAsyncLifetime
 {
-    private const string BKey = "engine-key-of-b";
-    private const string ListOnlyKey = "engine-key-list-only";
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(1);
 
     private EmulatorFactory _factory = null!;
@@ -27,17 +24,9 @@ public sealed class SharingOnTheEngineTests : IAsyncLifetime
 
     public Task InitializeAsync()
     {
-        _factory = new EmulatorFactory(settings: new Dictionary<string, string?>
-        {
-            ["Emulator:ReadyTimeout"] = "00:01:00",
-            ["Emulator:NcaId"] = "nca-a",
-            ["Emulator:ApiKeys:0"] = EmulatorFactory.Token,
-            ["Emulator:Accounts:nca-b:ApiKeys:0"] = BKey,
-            ["Emulator:Accounts:nca-c:ApiKeys:0"] = ListOnlyKey,
-            ["Emulator:Accounts:nca-c:Scopes:0"] = "list_functions",
-        });
+        _factory = new EmulatorFactory(settings: TestAccounts.Settings("00:01:00"));
         _a = _factory.CreateNvcfClient();
-        _b = Client(BKey);
+        _b = Client(TestAccounts.BKey);
         return Task.CompletedTask;
     }
 
@@ -64,7 +53,7 @@ public sealed class SharingOnTheEngineTests : IAsyncLifetime
         var notFound = $"Function id '{function.Id()}' version 'any': Specified function in account 'nca-b' is not found";
 
         // Before: B lists nothing and its invocation is the cloud's 404 in B's account.
-        Assert.Empty(await FunctionsAsync(_b, string.Empty));
+        Assert.Empty(await _b.ListFunctionsAsync());
         await AssertRefusedAsync(await _b.InvokeAsync(function.Id(), "{}"), HttpStatusCode.NotFound, notFound);
 
         // Shared: B lists it as another account's, stripped, and its pexec reaches the container as B.
@@ -73,7 +62,7 @@ public sealed class SharingOnTheEngineTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, shared.StatusCode);
         }
 
-        var listed = Assert.Single(await FunctionsAsync(_b, "?visibility=authorized"));
+        var listed = Assert.Single(await _b.ListFunctionsAsync("?visibility=authorized"));
         Assert.Equal(function.Id().ToString(), (string?)listed["id"]);
         Assert.True((bool)listed["ownedByDifferentAccount"]!);
         Assert.Null(listed["containerImage"]);
@@ -95,7 +84,7 @@ public sealed class SharingOnTheEngineTests : IAsyncLifetime
         }
 
         // A key of a third account without invoke_function: 403; an unknown key: 401.
-        using (var listOnly = Client(ListOnlyKey))
+        using (var listOnly = Client(TestAccounts.ReaderKey))
         {
             await AssertRefusedAsync(await listOnly.InvokeAsync(function.Id(), "{}"), HttpStatusCode.Forbidden, "Access Denied");
         }
@@ -111,7 +100,7 @@ public sealed class SharingOnTheEngineTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, removed.StatusCode);
         }
 
-        Assert.Empty(await FunctionsAsync(_b, string.Empty));
+        Assert.Empty(await _b.ListFunctionsAsync());
         await AssertRefusedAsync(await _b.InvokeAsync(function.Id(), "{}"), HttpStatusCode.NotFound, notFound);
         using (var viaHeader = await _b.SendAsync(HeaderInvocation(function.Id())))
         {
@@ -138,11 +127,11 @@ public sealed class SharingOnTheEngineTests : IAsyncLifetime
         var client = new Echo.EchoClient(channel);
         Metadata As(string key) => new() { { "authorization", "Bearer " + key }, { "function-id", function.Id().ToString() } };
 
-        var before = await Assert.ThrowsAsync<RpcException>(async () => await client.SayAsync(new EchoRequest { Message = "b" }, As(BKey)));
+        var before = await Assert.ThrowsAsync<RpcException>(async () => await client.SayAsync(new EchoRequest { Message = "b" }, As(TestAccounts.BKey)));
         Assert.Equal(StatusCode.NotFound, before.StatusCode);
         Assert.Contains("Specified function in account 'nca-b' is not found", before.Status.Detail, StringComparison.Ordinal);
 
-        var listOnly = await Assert.ThrowsAsync<RpcException>(async () => await client.SayAsync(new EchoRequest { Message = "c" }, As(ListOnlyKey)));
+        var listOnly = await Assert.ThrowsAsync<RpcException>(async () => await client.SayAsync(new EchoRequest { Message = "c" }, As(TestAccounts.ReaderKey)));
         Assert.Equal(StatusCode.PermissionDenied, listOnly.StatusCode);
 
         using (var shared = await _a.PostAsJsonAsync($"/v2/nvcf/authorizations/functions/{function.Id()}/versions/{function.VersionId()}", new { authorizedParties = new[] { new { ncaId = "nca-b" } } }))
@@ -150,25 +139,19 @@ public sealed class SharingOnTheEngineTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, shared.StatusCode);
         }
 
-        Assert.Equal("as b", (await client.SayAsync(new EchoRequest { Message = "as b" }, As(BKey))).Message);
+        Assert.Equal("as b", (await client.SayAsync(new EchoRequest { Message = "as b" }, As(TestAccounts.BKey))).Message);
 
         using (var unshared = await _a.DeleteAsync($"/v2/nvcf/authorizations/functions/{function.Id()}/versions/{function.VersionId()}"))
         {
             Assert.Equal(HttpStatusCode.OK, unshared.StatusCode);
         }
 
-        var after = await Assert.ThrowsAsync<RpcException>(async () => await client.SayAsync(new EchoRequest { Message = "b" }, As(BKey)));
+        var after = await Assert.ThrowsAsync<RpcException>(async () => await client.SayAsync(new EchoRequest { Message = "b" }, As(TestAccounts.BKey)));
         Assert.Equal(StatusCode.NotFound, after.StatusCode);
         await _a.UndeployAsync(function);
     }
 
-    private HttpClient Client(string key)
-    {
-        var client = _factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
-        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
-        client.Timeout = TimeSpan.FromMinutes(2);
-        return client;
-    }
+    private HttpClient Client(string key) => _factory.CreateNvcfClient(key);
 
     private static HttpRequestMessage HeaderInvocation(Guid functionId)
     {
@@ -177,12 +160,6 @@ public sealed class SharingOnTheEngineTests : IAsyncLifetime
         return request;
     }
 
-    private static async Task<List<JsonObject>> FunctionsAsync(HttpClient http, string query)
-    {
-        using var response = await http.GetAsync("/v2/nvcf/functions" + query);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return [.. (await response.Content.ReadFromJsonAsync<JsonObject>())!["functions"]!.AsArray().Select(f => f!.AsObject())];
-    }
 
     private static async Task AssertRefusedAsync(HttpResponseMessage response, HttpStatusCode status, string detail)
     {
