@@ -92,6 +92,7 @@ public sealed class Caller(string ncaId, FrozenSet<string>? scopes)
 public sealed class Accounts
 {
     private readonly FrozenDictionary<string, Caller> _byKey;
+    private readonly FrozenDictionary<string, Caller>.AlternateLookup<ReadOnlySpan<char>> _byKeySpan;
     private readonly Caller _anyToken;
 
     public Accounts(IOptions<EmulatorOptions> options)
@@ -117,6 +118,7 @@ public sealed class Accounts
         }
 
         _byKey = byKey.ToFrozenDictionary(StringComparer.Ordinal);
+        _byKeySpan = _byKey.GetAlternateLookup<ReadOnlySpan<char>>();
         Known = known.ToFrozenSet(StringComparer.Ordinal);
     }
 
@@ -126,7 +128,7 @@ public sealed class Accounts
     public FrozenSet<string> Known { get; }
 
     /// <summary>The caller a bearer token stands for, or null when keys are configured and this is none of them.</summary>
-    public Caller? Resolve(string token) => _byKey.Count == 0 ? _anyToken : _byKey.GetValueOrDefault(token);
+    public Caller? Resolve(ReadOnlySpan<char> token) => _byKey.Count == 0 ? _anyToken : _byKeySpan.TryGetValue(token, out var caller) ? caller : null;
 
     /// <summary>Why the accounts' settings cannot be used, or null when they can (checked when the emulator starts).</summary>
     public static string? Check(EmulatorOptions options)

@@ -80,7 +80,7 @@ public static class ApiMiddleware
             return "Unauthorized access";
         }
 
-        if (context.RequestServices.GetRequiredService<Accounts>().Resolve(value["Bearer ".Length..].Trim()) is not { } caller)
+        if (context.RequestServices.GetRequiredService<Accounts>().Resolve(value.AsSpan("Bearer ".Length).Trim()) is not { } caller)
         {
             return "Unauthorized access";
         }
