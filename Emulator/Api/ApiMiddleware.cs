@@ -1,5 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics;
-using Microsoft.Extensions.Options;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Nvcf.Emulator.Api;
 
@@ -90,7 +90,7 @@ public static class ApiMiddleware
     }
 
     /// <summary>The cloud's 403 when the caller's key has none of <paramref name="scopes"/>, else null.</summary>
-    public static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult? CheckScope(HttpContext context, IReadOnlyList<string> scopes) =>
+    public static ProblemHttpResult? CheckScope(HttpContext context, IReadOnlyList<string> scopes) =>
         Caller.Of(context).HasAny(scopes) ? null : Problems.Forbidden("Access Denied");
 
     /// <summary>Malformed JSON bodies, IDs that are not UUIDs and other binding failures: 400 problem details.</summary>
