@@ -25,6 +25,7 @@ public static class EmulatorApp
         app.UseOrgScopedAliases();
         app.UseBearerAuthorization();
         app.UseRouting();
+        app.UseScopeAuthorization();
 
         app.MapDefaultEndpoints();
         app.MapNvcfApi();

@@ -5,14 +5,21 @@ public sealed class EmulatorOptions
 {
     public const string SectionName = "Emulator";
 
-    /// <summary>The NVIDIA Cloud Account ID that owns every function here.</summary>
+    /// <summary>The default NVIDIA Cloud Account: the one <see cref="ApiKeys"/> (or, with no keys configured, any bearer token) act as.</summary>
     public string NcaId { get; set; } = "local-nca-id";
 
     /// <summary>
-    /// Bearer tokens accepted on every <c>/v2</c> route. Empty (the default): any bearer token is accepted, but
-    /// the <c>Authorization</c> header is still required, as in the cloud.
+    /// Bearer tokens of the default account (<see cref="NcaId"/>), with every scope. With no key configured here or in
+    /// <see cref="Accounts"/> (the default), any bearer token is accepted as the default account, but the
+    /// <c>Authorization</c> header is still required, as in the cloud.
     /// </summary>
     public IList<string> ApiKeys { get; } = [];
+
+    /// <summary>
+    /// Further accounts, by NCA ID (<c>Emulator:Accounts:&lt;ncaId&gt;:ApiKeys:&lt;i&gt;</c>): a key acts as its account,
+    /// sees that account's functions, and others' only when they are shared with it (docs/nvcf-contract.md#accounts-and-api-keys).
+    /// </summary>
+    public IDictionary<string, AccountOptions> Accounts { get; } = new Dictionary<string, AccountOptions>(StringComparer.Ordinal);
 
     /// <summary>How long a new instance may take to pass its health check before the deployment turns ERROR (the cloud waits 30 min).</summary>
     public TimeSpan ReadyTimeout { get; set; } = TimeSpan.FromMinutes(30);
@@ -63,6 +70,19 @@ public sealed class EmulatorOptions
 
     /// <summary>The account's quotas (<c>Emulator:Limits</c>), checked when functions are created and deployed.</summary>
     public EmulatorLimits Limits { get; set; } = new();
+}
+
+/// <summary>One account of <see cref="EmulatorOptions.Accounts"/>.</summary>
+public sealed class AccountOptions
+{
+    /// <summary>The account's bearer tokens.</summary>
+    public IList<string> ApiKeys { get; } = [];
+
+    /// <summary>
+    /// NVCF's scope names its keys carry (<c>invoke_function</c>, <c>apikey:list_functions</c>, ...); none: every scope.
+    /// A request to an endpoint whose scope the key lacks gets 403.
+    /// </summary>
+    public IList<string> Scopes { get; } = [];
 }
 
 /// <summary>

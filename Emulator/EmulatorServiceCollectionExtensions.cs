@@ -23,6 +23,8 @@ public static class EmulatorServiceCollectionExtensions
             .Validate(o => o.HealthCheckInterval > TimeSpan.Zero, "Emulator:HealthCheckInterval must be longer than zero.")
             .Validate(o => o.HealthCheckFailureThreshold >= 1, "Emulator:HealthCheckFailureThreshold must be at least 1.")
             .ValidateOnStart();
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<EmulatorOptions>, AccountsValidation>();
+        services.AddSingleton<Accounts>();
         services.Configure<DockerRuntimeOptions>(builder.Configuration.GetSection("Emulator:Docker"));
         services.Configure<GpuOptions>(builder.Configuration.GetSection(GpuOptions.SectionName));
 
@@ -67,6 +69,7 @@ public static class EmulatorServiceCollectionExtensions
         services.AddSingleton<RegistryAuth>();
         services.AddSingleton<TelemetryService>();
         services.AddSingleton<Otlp.OtlpRelay>();
+        services.AddSingleton<SharingService>();
         services.AddHostedService(sp => sp.GetRequiredService<DeploymentOrchestrator>());
         services.AddSingleton<GrpcInvocationListener>();
         services.AddHostedService(sp => sp.GetRequiredService<GrpcInvocationListener>());
@@ -86,6 +89,7 @@ public static class EmulatorServiceCollectionExtensions
         app.MapRateLimitApi();
         app.MapInstancesApi();
         app.MapTelemetriesApi();
+        app.MapAuthorizationsApi();
 
         // The API's description, outside /v2 so it needs no bearer token.
         app.MapOpenApi(OpenApiRoute);

@@ -1,5 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics;
-using Microsoft.Extensions.Options;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Nvcf.Emulator.Api;
 
@@ -33,8 +33,8 @@ public static class ApiMiddleware
 
     /// <summary>
     /// Every <c>/v2</c> route needs <c>Authorization: Bearer &lt;token&gt;</c> (401 otherwise,
-    /// docs/nvcf-contract.md#bearer-tokens). Any token is accepted unless <see cref="EmulatorOptions.ApiKeys"/> lists
-    /// the accepted ones.
+    /// docs/nvcf-contract.md#bearer-tokens). The token names the caller (<see cref="Accounts"/>): any token is the default
+    /// account unless keys are configured, and then only they are accepted.
     /// </summary>
     public static IApplicationBuilder UseBearerAuthorization(this IApplicationBuilder app) => app.Use(async (context, next) =>
     {
@@ -47,7 +47,25 @@ public static class ApiMiddleware
         await next(context);
     });
 
-    /// <summary>Null when the request carries an accepted bearer token, else why not.</summary>
+    /// <summary>
+    /// After routing: an endpoint's <see cref="RequiredScopes"/> (docs/nvcf-contract.md#scopes) that the caller's key
+    /// lacks get the cloud's 403, before the request is read.
+    /// </summary>
+    public static IApplicationBuilder UseScopeAuthorization(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        if (context.GetEndpoint()?.Metadata.GetMetadata<RequiredScopes>() is { } required && CheckScope(context, required.Scopes) is { } forbidden)
+        {
+            await forbidden.ExecuteAsync(context);
+            return;
+        }
+
+        await next(context);
+    });
+
+    /// <summary>
+    /// Null when the request carries an accepted bearer token, whose <see cref="Caller"/> is then on the request's
+    /// features; else why not.
+    /// </summary>
     public static string? CheckBearer(HttpContext context)
     {
         var header = context.Request.Headers.Authorization;
@@ -62,9 +80,18 @@ public static class ApiMiddleware
             return "Unauthorized access";
         }
 
-        var keys = context.RequestServices.GetRequiredService<IOptions<EmulatorOptions>>().Value.ApiKeys;
-        return keys.Count > 0 && !keys.Contains(value["Bearer ".Length..].Trim()) ? "Unauthorized access" : null;
+        if (context.RequestServices.GetRequiredService<Accounts>().Resolve(value.AsSpan("Bearer ".Length).Trim()) is not { } caller)
+        {
+            return "Unauthorized access";
+        }
+
+        context.Features.Set(caller);
+        return null;
     }
+
+    /// <summary>The cloud's 403 when the caller's key has none of <paramref name="scopes"/>, else null.</summary>
+    public static ProblemHttpResult? CheckScope(HttpContext context, IReadOnlyList<string> scopes) =>
+        Caller.Of(context).HasAny(scopes) ? null : Problems.Forbidden("Access Denied");
 
     /// <summary>Malformed JSON bodies, IDs that are not UUIDs and other binding failures: 400 problem details.</summary>
     public sealed class BadRequestExceptionHandler : IExceptionHandler

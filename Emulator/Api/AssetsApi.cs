@@ -18,7 +18,7 @@ public static class AssetsApi
 
     public static IEndpointRouteBuilder MapAssetsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/v2/nvcf/assets").WithTags("Assets");
+        var api = app.MapGroup("/v2/nvcf/assets").WithTags("Assets").RequireScope(Scopes.InvokeFunction);
         api.MapPost("/", CreateAsset).WithName("CreateAsset").WithSummary("Create an asset and get its upload URL");
         api.MapGet("/", (AssetStore assets) => TypedResults.Ok(new AssetListResponse([.. assets.List().Select(AssetDto.From)])))
             .WithName("ListAssets").WithSummary("List assets");

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Microsoft.Extensions.Options;
 using Nvcf.Emulator.Api.Contracts;
 using Nvcf.Emulator.Runtime;
 using Nvcf.Emulator.Runtime.Gpu;
@@ -18,9 +17,9 @@ public static class ClusterGroupsApi
 
     public static IEndpointRouteBuilder MapClusterGroupsApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/v2/nvcf/clusterGroups", async (IFunctionRuntime runtime, IOptions<EmulatorOptions> options, CancellationToken cancellationToken) =>
-                TypedResults.Ok(Describe(await runtime.GetGpuPassthroughAsync(cancellationToken), options.Value.NcaId)))
-            .WithTags("Cluster groups").WithName("ListClusterGroups").WithSummary("List cluster groups: this host, its GPUs and instance types");
+        app.MapGet("/v2/nvcf/clusterGroups", async (IFunctionRuntime runtime, Caller caller, CancellationToken cancellationToken) =>
+                TypedResults.Ok(Describe(await runtime.GetGpuPassthroughAsync(cancellationToken), caller.NcaId)))
+            .RequireScope(Scopes.ListClusterGroups).WithTags("Cluster groups").WithName("ListClusterGroups").WithSummary("List cluster groups: this host, its GPUs and instance types");
         return app;
     }
 

@@ -13,7 +13,7 @@ public static class DeploymentsApi
 {
     public static IEndpointRouteBuilder MapDeploymentsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/v2/nvcf/deployments").WithTags("Deployments");
+        var api = app.MapGroup("/v2/nvcf/deployments").WithTags("Deployments").RequireScope(Scopes.DeployFunction);
 
         api.MapPost("/functions/{functionId}/versions/{versionId}", CreateDeployment).WithName("CreateDeployment")
             .WithSummary("Deploy a version onto instances");
@@ -30,7 +30,7 @@ public static class DeploymentsApi
 
     /// <summary>What the deployment handlers take: the service with the rules, and what their answers need.</summary>
     public sealed record Services(
-        DeploymentService Deployments, DeploymentOrchestrator Orchestrator, IFunctionRuntime Runtime, HttpRequest Http, CancellationToken Aborted)
+        DeploymentService Deployments, DeploymentOrchestrator Orchestrator, IFunctionRuntime Runtime, Caller Caller, HttpRequest Http, CancellationToken Aborted)
     {
         public async Task<Results<Ok<DeploymentResponse>, ProblemHttpResult>> AnswerAsync(Outcome<DeployedVersion> outcome) =>
             outcome.Value is { } d
@@ -40,23 +40,23 @@ public static class DeploymentsApi
 
     public static async Task<Results<Ok<DeploymentResponse>, ProblemHttpResult>> CreateDeployment(
         Guid functionId, Guid versionId, DeploymentRequest request, [AsParameters] Services s) =>
-        await s.AnswerAsync(await s.Deployments.DeployAsync(functionId, versionId, request.DeploymentSpecifications, s.Aborted));
+        await s.AnswerAsync(await s.Deployments.DeployAsync(s.Caller.NcaId, functionId, versionId, request.DeploymentSpecifications, s.Aborted));
 
     public static async Task<Results<Ok<DeploymentResponse>, ProblemHttpResult>> GetDeployment(Guid functionId, Guid versionId, [AsParameters] Services s) =>
-        await s.AnswerAsync(await s.Deployments.GetAsync(functionId, versionId, s.Aborted));
+        await s.AnswerAsync(await s.Deployments.GetAsync(s.Caller.NcaId, functionId, versionId, s.Aborted));
 
     public static async Task<Results<Ok<DeploymentResponse>, ProblemHttpResult>> GetDeploymentById(Guid deploymentId, [AsParameters] Services s) =>
-        await s.AnswerAsync(await s.Deployments.GetByIdAsync(deploymentId, s.Aborted));
+        await s.AnswerAsync(await s.Deployments.GetByIdAsync(s.Caller.NcaId, deploymentId, s.Aborted));
 
     /// <summary>Deprecated full update: instance counts and concurrency may change, GPU type and backend may not.</summary>
     public static async Task<Results<Ok<DeploymentResponse>, ProblemHttpResult>> UpdateDeployment(
         Guid functionId, Guid versionId, DeploymentRequest request, [AsParameters] Services s) =>
-        await s.AnswerAsync(await s.Deployments.ReplaceAsync(functionId, versionId, request.DeploymentSpecifications, s.Aborted));
+        await s.AnswerAsync(await s.Deployments.ReplaceAsync(s.Caller.NcaId, functionId, versionId, request.DeploymentSpecifications, s.Aborted));
 
     public static async Task<Results<Ok<GpuSpecificationResponse>, ProblemHttpResult>> UpdateGpuSpecification(
         Guid deploymentId, Guid gpuSpecificationId, UpdateGpuSpecificationRequest request, [AsParameters] Services s)
     {
-        var outcome = await s.Deployments.ScaleAsync(deploymentId, gpuSpecificationId, request, s.Aborted);
+        var outcome = await s.Deployments.ScaleAsync(s.Caller.NcaId, deploymentId, gpuSpecificationId, request, s.Aborted);
         return outcome.Value is { } changed
             ? TypedResults.Ok(new GpuSpecificationResponse(GpuSpecificationDto.From(changed, await s.Runtime.GetGpuPassthroughAsync(s.Aborted))))
             : Problems.From(outcome.Rejection!);
@@ -69,7 +69,7 @@ public static class DeploymentsApi
     public static async Task<Results<Ok<FunctionResponse>, ProblemHttpResult>> DeleteDeployment(
         Guid functionId, Guid versionId, bool? graceful, [AsParameters] Services s)
     {
-        var outcome = await s.Deployments.UndeployAsync(functionId, versionId, graceful ?? false, s.Aborted);
+        var outcome = await s.Deployments.UndeployAsync(s.Caller.NcaId, functionId, versionId, graceful ?? false, s.Aborted);
         return outcome.Value is { } undeployed
             ? TypedResults.Ok(new FunctionResponse(FunctionsApi.ToDto(undeployed, s.Orchestrator)))
             : Problems.From(outcome.Rejection!);

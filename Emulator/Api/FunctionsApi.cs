@@ -1,9 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 using Nvcf.Emulator.Api.Contracts;
 using Nvcf.Emulator.Domain;
 using Nvcf.Emulator.Orchestration;
-using Nvcf.Emulator.State;
 
 namespace Nvcf.Emulator.Api;
 
@@ -17,92 +15,108 @@ public static class FunctionsApi
     {
         var api = app.MapGroup("/v2/nvcf").WithTags("Functions");
 
-        api.MapPost("/functions", CreateFunction).WithName("CreateFunction").WithSummary("Create a function and its first version");
-        api.MapPost("/functions/{functionId}/versions", CreateVersion).WithName("CreateFunctionVersion").WithSummary("Add a version to a function");
-        api.MapGet("/functions", ListFunctions).WithName("ListFunctions").WithSummary("List functions (every version), filtered by visibility");
-        api.MapGet("/functions/ids", ListFunctionIds).WithName("ListFunctionIds").WithSummary("List function IDs, filtered by visibility");
-        api.MapGet("/functions/{functionId}/versions", ListVersions).WithName("ListFunctionVersions").WithSummary("List a function's versions");
-        api.MapGet("/functions/{functionId}/versions/{versionId}", GetVersion).WithName("GetFunctionVersion").WithSummary("Get a function version with its instances");
-        api.MapPut("/functions/{functionId}/versions/{versionId}", UpdateVersion).WithName("UpdateFunctionVersion")
+        api.MapPost("/functions", CreateFunction).RequireScope(Scopes.RegisterFunction)
+            .WithName("CreateFunction").WithSummary("Create a function and its first version");
+        api.MapPost("/functions/{functionId}/versions", CreateVersion).RequireScope(Scopes.RegisterFunction)
+            .WithName("CreateFunctionVersion").WithSummary("Add a version to a function");
+        api.MapGet("/functions", ListFunctions).RequireScope(ListScopes)
+            .WithName("ListFunctions").WithSummary("List functions (every version), filtered by visibility");
+        api.MapGet("/functions/ids", ListFunctionIds).RequireScope(ListScopes)
+            .WithName("ListFunctionIds").WithSummary("List function IDs, filtered by visibility");
+        api.MapGet("/functions/{functionId}/versions", ListVersions).RequireScope(ListScopes)
+            .WithName("ListFunctionVersions").WithSummary("List a function's versions");
+        api.MapGet("/functions/{functionId}/versions/{versionId}", GetVersion).RequireScope(ListScopes)
+            .WithName("GetFunctionVersion").WithSummary("Get a function version with its instances");
+        api.MapPut("/functions/{functionId}/versions/{versionId}", UpdateVersion).RequireScope(Scopes.UpdateFunction).WithName("UpdateFunctionVersion")
             .WithSummary("Update a version's tags, rate limit, models and LLM settings");
-        api.MapPut("/metadata/functions/{functionId}/versions/{versionId}", UpdateVersion).WithName("UpdateFunctionVersionMetadata")
+        api.MapPut("/metadata/functions/{functionId}/versions/{versionId}", UpdateVersion).RequireScope(Scopes.UpdateFunction).WithName("UpdateFunctionVersionMetadata")
             .WithSummary("Update a version's metadata (deprecated alias of PUT /v2/nvcf/functions/{functionId}/versions/{versionId})");
-        api.MapDelete("/functions/{functionId}/versions/{versionId}", DeleteVersion).WithName("DeleteFunctionVersion")
+        api.MapDelete("/functions/{functionId}/versions/{versionId}", DeleteVersion).RequireScope(Scopes.DeleteFunction).WithName("DeleteFunctionVersion")
             .WithSummary("Delete a version; a deployed one is undeployed at once");
         return app;
     }
 
-    /// <summary>What the function handlers take: the service with the rules, the store for reads, and the instances.</summary>
-    public sealed record Services(
-        FunctionService Functions, IFunctionStore Store, DeploymentOrchestrator Orchestrator, IOptions<EmulatorOptions> Options, CancellationToken Aborted)
+    /// <summary>What the listing and reading endpoints need (either one).</summary>
+    private static readonly string[] ListScopes = [Scopes.ListFunctions, Scopes.ListFunctionsDetails];
+
+    private static readonly string[] DetailsScopes = [Scopes.ListFunctionsDetails];
+
+    /// <summary>What the function handlers take: the service with the rules, the caller, and the instances.</summary>
+    public sealed record Services(FunctionService Functions, DeploymentOrchestrator Orchestrator, Caller Caller, CancellationToken Aborted)
     {
         public Results<Ok<FunctionResponse>, ProblemHttpResult> Answer(Outcome<FunctionVersion> outcome, bool withInstances = true) =>
             outcome.Value is { } version
-                ? TypedResults.Ok(new FunctionResponse(withInstances ? ToDto(version, Orchestrator) : FunctionDto.From(version)))
+                ? TypedResults.Ok(new FunctionResponse(withInstances ? Dto(version) : FunctionDto.From(version)))
                 : Problems.From(outcome.Rejection!);
+
+        /// <summary>
+        /// A version as the caller sees it: its own with its instances (given a key with <c>list_functions_details</c>),
+        /// another account's shared one stripped (docs/nvcf-contract.md#function-sharing).
+        /// </summary>
+        public FunctionDto Dto(FunctionVersion version, bool includeSecrets = true) =>
+            version.NcaId != Caller.NcaId ? FunctionDto.From(version).AsSeenByAnotherAccount()
+            : Caller.HasAny(DetailsScopes) ? ToDto(version, Orchestrator, includeSecrets)
+            : FunctionDto.From(version, includeSecrets: includeSecrets);
     }
 
     public static async Task<Results<Ok<FunctionResponse>, ProblemHttpResult>> CreateFunction(CreateFunctionRequest request, [AsParameters] Services s) =>
-        s.Answer(await s.Functions.CreateFunctionAsync(request, s.Aborted), withInstances: false);
+        s.Answer(await s.Functions.CreateFunctionAsync(s.Caller.NcaId, request, s.Aborted), withInstances: false);
 
     public static async Task<Results<Ok<FunctionResponse>, ProblemHttpResult>> CreateVersion(
         Guid functionId, CreateFunctionRequest request, [AsParameters] Services s) =>
-        s.Answer(await s.Functions.CreateVersionAsync(functionId, request, s.Aborted), withInstances: false);
+        s.Answer(await s.Functions.CreateVersionAsync(s.Caller.NcaId, functionId, request, s.Aborted), withInstances: false);
 
     public static async Task<Results<Ok<FunctionListResponse>, ProblemHttpResult>> ListFunctions(HttpRequest http, [AsParameters] Services s)
     {
-        if (!TryIncludesPrivate(http, out var includesPrivate, out var problem))
+        if (!TryParseVisibility(http, out var visibility, out var problem))
         {
             return problem;
         }
 
-        var versions = includesPrivate ? await s.Store.ListVersionsAsync(null, s.Aborted) : [];
-        return TypedResults.Ok(new FunctionListResponse([.. versions.Select(v => ToDto(v, s.Orchestrator))]));
+        var versions = await s.Functions.ListVisibleAsync(s.Caller.NcaId, visibility, null, s.Aborted);
+        return TypedResults.Ok(new FunctionListResponse([.. versions.Select(v => s.Dto(v))]));
     }
 
     public static async Task<Results<Ok<FunctionIdsResponse>, ProblemHttpResult>> ListFunctionIds(HttpRequest http, [AsParameters] Services s)
     {
-        if (!TryIncludesPrivate(http, out var includesPrivate, out var problem))
+        if (!TryParseVisibility(http, out var visibility, out var problem))
         {
             return problem;
         }
 
-        var versions = includesPrivate ? await s.Store.ListVersionsAsync(null, s.Aborted) : [];
+        var versions = await s.Functions.ListVisibleAsync(s.Caller.NcaId, visibility, null, s.Aborted);
         return TypedResults.Ok(new FunctionIdsResponse([.. versions.Select(v => v.Id).Distinct()]));
     }
 
     public static async Task<Results<Ok<FunctionListResponse>, ProblemHttpResult>> ListVersions(Guid functionId, [AsParameters] Services s)
     {
-        var versions = await s.Store.ListVersionsAsync(functionId, s.Aborted);
+        var versions = await s.Functions.ListVisibleAsync(s.Caller.NcaId, Visibility.All, functionId, s.Aborted);
         return versions.Count == 0
-            ? Problems.From(Rejection.FunctionNotFound(functionId, s.Options.Value.NcaId))
-            : TypedResults.Ok(new FunctionListResponse([.. versions.Select(v => ToDto(v, s.Orchestrator))]));
+            ? Problems.From(Rejection.FunctionNotFound(functionId, s.Caller.NcaId))
+            : TypedResults.Ok(new FunctionListResponse([.. versions.Select(v => s.Dto(v))]));
     }
 
     public static async Task<Results<Ok<FunctionResponse>, ProblemHttpResult>> GetVersion(
         Guid functionId, Guid versionId, bool? includeSecrets, [AsParameters] Services s)
     {
-        var version = await s.Store.GetVersionAsync(functionId, versionId, s.Aborted);
+        var version = await s.Functions.GetVisibleAsync(s.Caller.NcaId, functionId, versionId, s.Aborted);
         return version is null
-            ? VersionNotFound(functionId, versionId, s.Options.Value)
-            : TypedResults.Ok(new FunctionResponse(ToDto(version, s.Orchestrator, includeSecrets ?? true)));
+            ? Problems.From(Rejection.VersionNotFound(functionId, versionId, s.Caller.NcaId))
+            : TypedResults.Ok(new FunctionResponse(s.Dto(version, includeSecrets ?? true)));
     }
 
     public static async Task<Results<Ok<FunctionResponse>, ProblemHttpResult>> UpdateVersion(
         Guid functionId, Guid versionId, UpdateFunctionRequest request, [AsParameters] Services s) =>
-        s.Answer(await s.Functions.UpdateVersionAsync(functionId, versionId, request, s.Aborted));
+        s.Answer(await s.Functions.UpdateVersionAsync(s.Caller.NcaId, functionId, versionId, request, s.Aborted));
 
     /// <summary>
     /// Deletes a version; a deployed one is undeployed at once, its containers removed
     /// (docs/nvcf-contract.md#function-endpoints).
     /// </summary>
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteVersion(Guid functionId, Guid versionId, [AsParameters] Services s) =>
-        await s.Functions.DeleteVersionAsync(functionId, versionId, s.Aborted) is { Rejection: { } rejection }
+        await s.Functions.DeleteVersionAsync(s.Caller.NcaId, functionId, versionId, s.Aborted) is { Rejection: { } rejection }
             ? Problems.From(rejection)
             : TypedResults.NoContent();
-
-    internal static ProblemHttpResult VersionNotFound(Guid functionId, Guid versionId, EmulatorOptions options) =>
-        Problems.From(Rejection.VersionNotFound(functionId, versionId, options.NcaId));
 
     internal static FunctionDto ToDto(FunctionVersion version, DeploymentOrchestrator orchestrator, bool includeSecrets = true) =>
         FunctionDto.From(version, [.. orchestrator.InstancesOf(version.VersionId).Select(i => new InstanceDto
@@ -122,12 +136,12 @@ public static class FunctionsApi
         })], includeSecrets);
 
     /// <summary>
-    /// <c>visibility</c> (repeated or comma-separated; authorized, private, public; default all). Every function
-    /// here belongs to the caller's own account, so only <c>private</c> selects anything.
+    /// <c>visibility</c> (repeated or comma-separated; authorized, private, public, any case; default all): the
+    /// caller's own functions (private), others' shared with it (authorized); no function here is public.
     /// </summary>
-    private static bool TryIncludesPrivate(HttpRequest http, out bool includesPrivate, out ProblemHttpResult problem)
+    private static bool TryParseVisibility(HttpRequest http, out Visibility visibility, out ProblemHttpResult problem)
     {
-        includesPrivate = true;
+        visibility = Visibility.All;
         problem = null!;
         var values = http.Query["visibility"]
             .SelectMany(v => (v ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
@@ -137,15 +151,18 @@ public static class FunctionsApi
             return true;
         }
 
-        if (values.FirstOrDefault(v => !v.Equals("authorized", StringComparison.OrdinalIgnoreCase)
-            && !v.Equals("private", StringComparison.OrdinalIgnoreCase)
-            && !v.Equals("public", StringComparison.OrdinalIgnoreCase)) is { } bad)
+        visibility = Visibility.None;
+        foreach (var value in values)
         {
-            problem = Problems.BadRequest($"Invalid visibility '{bad}': expected authorized, private or public");
-            return false;
+            if (!Enum.TryParse<Visibility>(value, ignoreCase: true, out var one) || one is Visibility.None or Visibility.All || int.TryParse(value, out _))
+            {
+                problem = Problems.BadRequest($"Invalid visibility '{value}': expected authorized, private or public");
+                return false;
+            }
+
+            visibility |= one;
         }
 
-        includesPrivate = values.Any(v => v.Equals("private", StringComparison.OrdinalIgnoreCase));
         return true;
     }
 }

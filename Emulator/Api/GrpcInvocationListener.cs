@@ -85,6 +85,12 @@ public sealed class GrpcInvocationListener(IServiceProvider services, IOptions<E
             return;
         }
 
+        if (ApiMiddleware.CheckScope(context, InvocationApi.InvokeScopes) is { } forbidden)
+        {
+            await FailAsync(context, GrpcStatus.PermissionDenied, forbidden.ProblemDetails.Detail!);
+            return;
+        }
+
         if (!Guid.TryParse(context.Request.Headers["function-id"].ToString(), out var functionId))
         {
             await FailAsync(context, GrpcStatus.InvalidArgument, "The function-id metadata (a UUID) is required.");
@@ -104,7 +110,7 @@ public sealed class GrpcInvocationListener(IServiceProvider services, IOptions<E
         }
 
         var invocations = services.GetRequiredService<InvocationService>();
-        var request = new InvocationRequest(requestId, functionId, versionId, PollWindow.MaxSeconds, Compatible: false, context.Request.Path.ToUriComponent(), Grpc: true);
+        var request = new InvocationRequest(requestId, functionId, versionId, Caller.Of(context).NcaId, PollWindow.MaxSeconds, Compatible: false, context.Request.Path.ToUriComponent(), Grpc: true);
         var outcome = await invocations.InvokeAsync(context, request);
         if (outcome is Rejected rejected)
         {
@@ -141,6 +147,7 @@ public sealed class GrpcInvocationListener(IServiceProvider services, IOptions<E
     {
         InvalidArgument = 3,
         NotFound = 5,
+        PermissionDenied = 7,
         ResourceExhausted = 8,
         FailedPrecondition = 9,
         Internal = 13,

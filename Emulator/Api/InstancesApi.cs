@@ -18,7 +18,7 @@ public static class InstancesApi
 
     public static IEndpointRouteBuilder MapInstancesApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/v2/nvcf/instances").WithTags("Instances");
+        var api = app.MapGroup("/v2/nvcf/instances").WithTags("Instances").RequireScope(Scopes.DeployFunction);
         api.MapDelete("/{instanceId}", DeleteInstance)
             .WithName("DeleteInstance")
             .WithSummary("Stops and removes one instance's container; its version replaces it as after a crash");

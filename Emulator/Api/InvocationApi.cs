@@ -15,15 +15,18 @@ namespace Nvcf.Emulator.Api;
 /// </summary>
 public static partial class InvocationApi
 {
+    /// <summary>What every invocation needs (docs/nvcf-contract.md#scopes).</summary>
+    public static readonly IReadOnlyList<string> InvokeScopes = [Scopes.InvokeFunction];
+
     public static IEndpointRouteBuilder MapInvocationApi(this IEndpointRouteBuilder app)
     {
-        var pexec = app.MapGroup("/v2/nvcf/pexec").WithTags("Invocation");
+        var pexec = app.MapGroup("/v2/nvcf/pexec").WithTags("Invocation").RequireScope(Scopes.InvokeFunction);
         pexec.MapPost("/functions/{functionId}", Pexec).WithName("InvokeFunction").WithSummary("Invoke a function (any deployed version)");
         pexec.MapPost("/functions/{functionId}/versions/{versionId}", PexecVersion)
             .WithName("InvokeFunctionVersion").WithSummary("Invoke one version of a function");
         pexec.MapGet("/status/{requestId}", PexecStatus).WithName("GetInvocationStatus").WithSummary("Poll a pending invocation for its result");
 
-        var exec = app.MapGroup("/v2/nvcf/exec").WithTags("Invocation");
+        var exec = app.MapGroup("/v2/nvcf/exec").WithTags("Invocation").RequireScope(Scopes.InvokeFunction);
         exec.MapPost("/functions/{functionId}", Exec)
             .WithName("ExecFunction").WithSummary("Invoke a function through the envelope API (any deployed version)");
         exec.MapPost("/functions/{functionId}/versions/{versionId}", ExecVersion)
@@ -60,6 +63,12 @@ public static partial class InvocationApi
             return;
         }
 
+        if (ApiMiddleware.CheckScope(context, InvokeScopes) is { } forbidden)
+        {
+            await forbidden.ExecuteAsync(context);
+            return;
+        }
+
         var answers = context.RequestServices.GetRequiredService<InvocationAnswers>();
         if (error is not null || PollWindow.Parse(context.Request, out error, eventStreamDefault: false) is not { } pollSeconds)
         {
@@ -70,7 +79,7 @@ public static partial class InvocationApi
         var invocations = context.RequestServices.GetRequiredService<InvocationService>();
         // As the caller sent it (still escaped): decoding would turn an escaped "?" or "/" into another path.
         var pathAndQuery = (context.Request.PathBase + context.Request.Path).ToUriComponent() + context.Request.QueryString.ToUriComponent();
-        var request = new InvocationRequest(requestId, functionId, versionId, pollSeconds, Compatible: false, pathAndQuery);
+        var request = new InvocationRequest(requestId, functionId, versionId, Caller.Of(context).NcaId, pollSeconds, Compatible: false, pathAndQuery);
         await answers.WriteAsync(context, request, await invocations.InvokeAsync(context, request));
     });
 
@@ -129,7 +138,7 @@ public static partial class InvocationApi
         }
 
         var compatible = !PollWindow.AcceptsEventStream(context.Request);
-        var request = new InvocationRequest(requestId, functionId, versionId, pollSeconds, compatible, AssetIds: assetIds);
+        var request = new InvocationRequest(requestId, functionId, versionId, Caller.Of(s.Context).NcaId, pollSeconds, compatible, AssetIds: assetIds);
         await s.Answers.WriteAsync(context, request, await s.Invocations.InvokeAsync(context, request));
     }
 
@@ -170,7 +179,7 @@ public static partial class InvocationApi
         var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body.RequestBody, NvcfJsonContext.Default.JsonNode));
         content.Headers.ContentType = new("application/json");
         var outcome = await s.Invocations.InvokeAsync(
-            context, new InvocationRequest(requestId, functionId, versionId, pollSeconds, Compatible: true, Content: content, AssetIds: assetIds));
+            context, new InvocationRequest(requestId, functionId, versionId, Caller.Of(s.Context).NcaId, pollSeconds, Compatible: true, Content: content, AssetIds: assetIds));
         await s.Answers.WriteEnvelopeAsync(context, requestId, outcome);
     }
 

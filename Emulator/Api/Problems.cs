@@ -17,6 +17,8 @@ public static class Problems
 
     public static ProblemHttpResult Unauthorized(string detail) => Create(StatusCodes.Status401Unauthorized, detail);
 
+    public static ProblemHttpResult Forbidden(string detail) => Create(StatusCodes.Status403Forbidden, detail);
+
     public static ProblemHttpResult NotFound(string detail) => Create(StatusCodes.Status404NotFound, detail);
 
     public static ProblemHttpResult Conflict(string detail) => Create(StatusCodes.Status409Conflict, detail);

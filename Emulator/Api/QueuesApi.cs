@@ -1,5 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
+using Nvcf.Emulator.Orchestration;
 using Nvcf.Emulator.Api.Contracts;
 using Nvcf.Emulator.Routing;
 using Nvcf.Emulator.State;
@@ -14,29 +14,34 @@ public static class QueuesApi
 {
     public static IEndpointRouteBuilder MapQueuesApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/v2/nvcf/queues").WithTags("Queues");
-        api.MapGet("/functions/{functionId}", (Guid functionId, IFunctionStore store, FunctionRouter router, IOptions<EmulatorOptions> options, CancellationToken ct) =>
-            Queues(functionId, null, store, router, options.Value, ct))
+        var api = app.MapGroup("/v2/nvcf/queues").WithTags("Queues").RequireScope(Scopes.QueueDetails);
+        api.MapGet("/functions/{functionId}", (Guid functionId, IFunctionStore store, FunctionRouter router, Caller caller, CancellationToken ct) =>
+            Queues(functionId, null, store, router, caller, ct))
             .WithName("GetFunctionQueues").WithSummary("Queue length of every deployed version of a function");
-        api.MapGet("/functions/{functionId}/versions/{versionId}", (Guid functionId, Guid versionId, IFunctionStore store, FunctionRouter router, IOptions<EmulatorOptions> options, CancellationToken ct) =>
-            Queues(functionId, versionId, store, router, options.Value, ct))
+        api.MapGet("/functions/{functionId}/versions/{versionId}", (Guid functionId, Guid versionId, IFunctionStore store, FunctionRouter router, Caller caller, CancellationToken ct) =>
+            Queues(functionId, versionId, store, router, caller, ct))
             .WithName("GetFunctionVersionQueue").WithSummary("Queue length of one deployed version");
         api.MapGet("/{requestId}/position", Position).WithName("GetQueuePosition").WithSummary("Position of a pending request in its queue");
         return app;
     }
 
+    /// <summary>
+    /// The queues of the caller's own function, or of one shared with it (the cloud lets shared accounts check queue
+    /// details; docs/nvcf-contract.md#function-sharing).
+    /// </summary>
     public static async Task<Results<Ok<QueuesResponse>, ProblemHttpResult>> Queues(
-        Guid functionId, Guid? versionId, IFunctionStore store, FunctionRouter router, EmulatorOptions options, CancellationToken cancellationToken)
+        Guid functionId, Guid? versionId, IFunctionStore store, FunctionRouter router, Caller caller, CancellationToken cancellationToken)
     {
-        var versions = await store.ListVersionsAsync(functionId, cancellationToken);
+        var versions = (await store.ListVersionsAsync(functionId, cancellationToken)).Where(v => v.IsVisibleTo(caller.NcaId)).ToList();
         if (versions.Count == 0 || (versionId is not null && versions.All(v => v.VersionId != versionId)))
         {
-            return versionId is null
-                ? Problems.NotFound($"Function id '{functionId}': Not found in account '{options.NcaId}'")
-                : FunctionsApi.VersionNotFound(functionId, versionId.Value, options);
+            return Problems.From(versionId is null
+                ? Rejection.FunctionNotFound(functionId, caller.NcaId)
+                : Rejection.VersionNotFound(functionId, versionId.Value, caller.NcaId));
         }
 
         var queues = router.RoutesOf(functionId)
+            .Where(r => versions.Any(v => v.VersionId == r.Version.VersionId))
             .Where(r => versionId is null || r.Version.VersionId == versionId)
             .Select(r => new VersionQueue(r.Version.VersionId, r.Version.Name, r.Status, r.Pool.QueueDepth))
             .ToList();

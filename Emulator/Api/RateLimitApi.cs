@@ -12,7 +12,7 @@ public static class RateLimitApi
 {
     public static IEndpointRouteBuilder MapRateLimitApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/v2/nvcf/ratelimit").WithTags("Rate limits");
+        var api = app.MapGroup("/v2/nvcf/ratelimit").WithTags("Rate limits").RequireScope(Scopes.UpdateFunction);
         api.MapPut("/functions/{functionId}/versions/{versionId}", UpdateRateLimit).WithName("UpdateRateLimit")
             .WithSummary("Replace a version's rate limit (deprecated), applied at once");
         api.MapDelete("/functions/{functionId}/versions/{versionId}", DeleteRateLimit).WithName("DeleteRateLimit")
@@ -21,7 +21,7 @@ public static class RateLimitApi
     }
 
     /// <summary>What the rate-limit handlers take.</summary>
-    public sealed record Services(FunctionService Functions, CancellationToken Aborted);
+    public sealed record Services(FunctionService Functions, Caller Caller, CancellationToken Aborted);
 
     /// <summary>
     /// The cloud's deprecated <c>PUT</c>: its body is an <c>UpdateFunctionRequest</c> (<c>{"rateLimit": {...}}</c>),
@@ -29,13 +29,13 @@ public static class RateLimitApi
     /// </summary>
     public static async Task<Results<NoContent, ProblemHttpResult>> UpdateRateLimit(
         Guid functionId, Guid versionId, UpdateFunctionRequest request, [AsParameters] Services s) =>
-        await s.Functions.UpdateVersionAsync(functionId, versionId, request, s.Aborted) is { Rejection: { } rejection }
+        await s.Functions.UpdateVersionAsync(s.Caller.NcaId, functionId, versionId, request, s.Aborted) is { Rejection: { } rejection }
             ? Problems.From(rejection)
             : TypedResults.NoContent();
 
     /// <summary>Removes the version's rate limit (204 also when it had none).</summary>
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteRateLimit(Guid functionId, Guid versionId, [AsParameters] Services s) =>
-        await s.Functions.RemoveRateLimitAsync(functionId, versionId, s.Aborted) is { Rejection: { } rejection }
+        await s.Functions.RemoveRateLimitAsync(s.Caller.NcaId, functionId, versionId, s.Aborted) is { Rejection: { } rejection }
             ? Problems.From(rejection)
             : TypedResults.NoContent();
 }

@@ -12,24 +12,22 @@ namespace Nvcf.Emulator.Api;
 /// </summary>
 public static class RegistryCredentialsApi
 {
-    private const string Scope = " (scope manage_registry_credentials)";
-
     public static IEndpointRouteBuilder MapRegistryCredentialsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/v2/nvcf").WithTags("Registry Credentials");
+        var api = app.MapGroup("/v2/nvcf").WithTags("Registry Credentials").RequireScope(Scopes.ManageRegistryCredentials);
 
         api.MapPost("/registry-credentials", AddRegistryCredential).WithName("AddRegistryCredential")
-            .WithSummary("Add a registry credential that image pulls from its registry use" + Scope);
+            .WithSummary("Add a registry credential that image pulls from its registry use");
         api.MapGet("/registry-credentials", ListRegistryCredentials).WithName("ListRegistryCredentials")
-            .WithSummary("List registry credentials, filtered by artifactType and provisionedBy" + Scope);
+            .WithSummary("List registry credentials, filtered by artifactType and provisionedBy");
         api.MapGet("/registry-credentials/{registryCredentialId}", GetRegistryCredential).WithName("GetRegistryCredential")
-            .WithSummary("Get a registry credential (never its secret's value)" + Scope);
+            .WithSummary("Get a registry credential (never its secret's value)");
         api.MapPatch("/registry-credentials/{registryCredentialId}", UpdateRegistryCredential).WithName("UpdateRegistryCredential")
-            .WithSummary("Replace a registry credential's secret and/or add artifact types" + Scope);
+            .WithSummary("Replace a registry credential's secret and/or add artifact types");
         api.MapDelete("/registry-credentials/{registryCredentialId}", DeleteRegistryCredential).WithName("DeleteRegistryCredential")
-            .WithSummary("Delete a registry credential that no function's image needs" + Scope);
+            .WithSummary("Delete a registry credential that no function's image needs");
         api.MapGet("/recognized-registries", GetRecognizedRegistries).WithName("GetRecognizedRegistries")
-            .WithSummary("List the registries a credential can be added for" + Scope);
+            .WithSummary("List the registries a credential can be added for");
         return app;
     }
 

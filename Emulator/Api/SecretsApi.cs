@@ -12,13 +12,13 @@ public static class SecretsApi
 {
     public static IEndpointRouteBuilder MapSecretsApi(this IEndpointRouteBuilder app)
     {
-        app.MapPut("/v2/nvcf/secrets/functions/{functionId}/versions/{versionId}", UpdateSecrets).WithTags("Secrets")
+        app.MapPut("/v2/nvcf/secrets/functions/{functionId}/versions/{versionId}", UpdateSecrets).WithTags("Secrets").RequireScope(Scopes.UpdateSecrets)
             .WithName("UpdateSecrets").WithSummary("Update a version's secrets by name; running instances see them at once");
         return app;
     }
 
     /// <summary>What the secrets handler takes.</summary>
-    public sealed record Services(FunctionService Functions, CancellationToken Aborted);
+    public sealed record Services(FunctionService Functions, Caller Caller, CancellationToken Aborted);
 
     /// <summary>
     /// Merges the given secrets into the version's (a new value wins). Adding the first secrets is allowed only while
@@ -26,7 +26,7 @@ public static class SecretsApi
     /// </summary>
     public static async Task<Results<NoContent, ProblemHttpResult>> UpdateSecrets(
         Guid functionId, Guid versionId, UpdateSecretsRequest request, [AsParameters] Services s) =>
-        await s.Functions.UpdateSecretsAsync(functionId, versionId, request.Secrets, s.Aborted) is { Rejection: { } rejection }
+        await s.Functions.UpdateSecretsAsync(s.Caller.NcaId, functionId, versionId, request.Secrets, s.Aborted) is { Rejection: { } rejection }
             ? Problems.From(rejection)
             : TypedResults.NoContent();
 }

@@ -15,14 +15,14 @@ public static class TelemetriesApi
 {
     public static IEndpointRouteBuilder MapTelemetriesApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/v2/nvcf").WithTags("Telemetries");
+        var api = app.MapGroup("/v2/nvcf").WithTags("Telemetries").RequireScope(Scopes.ManageTelemetries);
         api.MapPost("/telemetries", CreateTelemetry).WithName("CreateTelemetry").WithSummary("Create a telemetry endpoint");
         api.MapGet("/telemetries", ListTelemetries).WithName("ListTelemetries").WithSummary("List the account's telemetry endpoints");
         api.MapGet("/telemetries/{telemetryId}", GetTelemetry).WithName("GetTelemetry").WithSummary("Get a telemetry endpoint");
         api.MapDelete("/telemetries/{telemetryId}", DeleteTelemetry).WithName("DeleteTelemetry")
             .WithSummary("Delete a telemetry endpoint that no function version uses");
         api.MapPut("/secrets/telemetries/{telemetryId}", UpdateTelemetrySecret).WithName("UpdateTelemetrySecret")
-            .WithSummary("Replace a telemetry endpoint's secret");
+            .WithSummary("Replace a telemetry endpoint's secret").RequireScope(Scopes.UpdateSecrets);
         return app;
     }
 

@@ -32,6 +32,24 @@ public sealed record FunctionVersion
     public FunctionStatus Status { get; init; } = FunctionStatus.Inactive;
     public required DateTime CreatedAt { get; init; }
 
+    /// <summary>
+    /// Accounts the whole function is shared with (docs/nvcf-contract.md#function-sharing): every version of the
+    /// function carries the same set, and a new version inherits it, as the cloud keeps it on each version's row.
+    /// </summary>
+    public IReadOnlyList<string> FunctionAuthorizedAccounts { get; init; } = [];
+
+    /// <summary>Accounts this one version is shared with, besides <see cref="FunctionAuthorizedAccounts"/>.</summary>
+    public IReadOnlyList<string> VersionAuthorizedAccounts { get; init; } = [];
+
+    /// <summary>Every account this version is shared with: the function's and the version's own.</summary>
+    public IEnumerable<string> AuthorizedAccounts => FunctionAuthorizedAccounts.Union(VersionAuthorizedAccounts, StringComparer.Ordinal);
+
+    /// <summary>Whether account <paramref name="ncaId"/> may list, read and invoke this version without owning it.</summary>
+    public bool IsSharedWith(string ncaId) => FunctionAuthorizedAccounts.Contains(ncaId) || VersionAuthorizedAccounts.Contains(ncaId);
+
+    /// <summary>Whether account <paramref name="ncaId"/> sees this version at all: its own, or shared with it.</summary>
+    public bool IsVisibleTo(string ncaId) => NcaId == ncaId || IsSharedWith(ncaId);
+
     /// <summary>gRPC functions are marked by the inference URL <c>/grpc</c>.</summary>
     public bool IsGrpc => InferenceUrl is "/grpc" or "grpc";
 

@@ -217,6 +217,17 @@ public sealed class DeploymentOrchestrator(
     }
 
     /// <summary>
+    /// Applies who a version is shared with to its invocations at once (docs/nvcf-contract.md#function-sharing).
+    /// </summary>
+    public void UpdateSharing(FunctionVersion version)
+    {
+        if (_supervisors.TryGetValue(version.VersionId, out var supervisor))
+        {
+            supervisor.Route.ShareWith(version.AuthorizedAccounts);
+        }
+    }
+
+    /// <summary>
     /// Applies a version's new rate limit (or its removal, with null) to its invocations at once, without a redeploy
     /// (docs/nvcf-contract.md#rate-limits). Counters of the rates that stay carry on.
     /// </summary>
@@ -225,7 +236,7 @@ public sealed class DeploymentOrchestrator(
         if (_supervisors.TryGetValue(versionId, out var supervisor))
         {
             var route = supervisor.Route;
-            route.RateLimiter = VersionRateLimiter.Create(rateLimit, options.Value.NcaId, route.RateLimiter);
+            route.RateLimiter = VersionRateLimiter.Create(rateLimit, route.RateLimiter);
         }
     }
 

@@ -16,14 +16,15 @@ public sealed record DeployedVersion(FunctionVersion Version, Deployment Deploym
 /// </summary>
 public sealed class DeploymentService(IFunctionStore store, KeyedLock locks, DeploymentOrchestrator orchestrator, IOptions<EmulatorOptions> options)
 {
+    /// <summary>Deploys a version of account <paramref name="ncaId"/> (another account's, shared or not, is not found).</summary>
     public async Task<Outcome<DeployedVersion>> DeployAsync(
-        Guid functionId, Guid versionId, List<GpuSpecificationDto>? requested, CancellationToken cancellationToken)
+        string ncaId, Guid functionId, Guid versionId, List<GpuSpecificationDto>? requested, CancellationToken cancellationToken)
     {
         using var _ = await locks.AcquireAsync(functionId, cancellationToken);
-        var version = await store.GetVersionAsync(functionId, versionId, cancellationToken);
+        var version = await GetOwnAsync(ncaId, functionId, versionId, cancellationToken);
         if (version is null)
         {
-            return Rejection.VersionNotFound(functionId, versionId, options.Value.NcaId);
+            return Rejection.VersionNotFound(functionId, versionId, ncaId);
         }
 
         var prefix = $"Function id '{functionId}', version '{versionId}':";
@@ -71,19 +72,19 @@ public sealed class DeploymentService(IFunctionStore store, KeyedLock locks, Dep
         return new DeployedVersion(version with { Status = status }, deployment);
     }
 
-    public async Task<Outcome<DeployedVersion>> GetAsync(Guid functionId, Guid versionId, CancellationToken cancellationToken)
+    public async Task<Outcome<DeployedVersion>> GetAsync(string ncaId, Guid functionId, Guid versionId, CancellationToken cancellationToken)
     {
-        var version = await store.GetVersionAsync(functionId, versionId, cancellationToken);
+        var version = await GetOwnAsync(ncaId, functionId, versionId, cancellationToken);
         var deployment = version is null ? null : await store.GetDeploymentAsync(versionId, cancellationToken);
         return version is null || deployment is null
             ? DeploymentNotFound(versionId)
             : new DeployedVersion(version, deployment);
     }
 
-    public async Task<Outcome<DeployedVersion>> GetByIdAsync(Guid deploymentId, CancellationToken cancellationToken)
+    public async Task<Outcome<DeployedVersion>> GetByIdAsync(string ncaId, Guid deploymentId, CancellationToken cancellationToken)
     {
         var deployment = await store.GetDeploymentByIdAsync(deploymentId, cancellationToken);
-        var version = deployment is null ? null : await store.GetVersionAsync(deployment.FunctionId, deployment.VersionId, cancellationToken);
+        var version = deployment is null ? null : await GetOwnAsync(ncaId, deployment.FunctionId, deployment.VersionId, cancellationToken);
         return deployment is null || version is null
             ? Rejection.NotFound($"Deployment id '{deploymentId}': Deployment not found")
             : new DeployedVersion(version, deployment);
@@ -91,10 +92,10 @@ public sealed class DeploymentService(IFunctionStore store, KeyedLock locks, Dep
 
     /// <summary>Deprecated full update: instance counts and concurrency may change, GPU type and backend may not.</summary>
     public async Task<Outcome<DeployedVersion>> ReplaceAsync(
-        Guid functionId, Guid versionId, List<GpuSpecificationDto>? requested, CancellationToken cancellationToken)
+        string ncaId, Guid functionId, Guid versionId, List<GpuSpecificationDto>? requested, CancellationToken cancellationToken)
     {
         using var _ = await locks.AcquireAsync(functionId, cancellationToken);
-        var version = await store.GetVersionAsync(functionId, versionId, cancellationToken);
+        var version = await GetOwnAsync(ncaId, functionId, versionId, cancellationToken);
         var current = version is null ? null : await store.GetDeploymentAsync(versionId, cancellationToken);
         if (version is null || current is null || current.Draining)
         {
@@ -133,10 +134,10 @@ public sealed class DeploymentService(IFunctionStore store, KeyedLock locks, Dep
 
     /// <summary>Scales one GPU specification of a deployment (instance counts and autoscaling).</summary>
     public async Task<Outcome<GpuSpecification>> ScaleAsync(
-        Guid deploymentId, Guid gpuSpecificationId, UpdateGpuSpecificationRequest request, CancellationToken cancellationToken)
+        string ncaId, Guid deploymentId, Guid gpuSpecificationId, UpdateGpuSpecificationRequest request, CancellationToken cancellationToken)
     {
         var found = await store.GetDeploymentByIdAsync(deploymentId, cancellationToken);
-        if (found is null)
+        if (found is null || await GetOwnAsync(ncaId, found.FunctionId, found.VersionId, cancellationToken) is null)
         {
             return Rejection.NotFound($"Deployment id '{deploymentId}': Deployment not found");
         }
@@ -182,10 +183,10 @@ public sealed class DeploymentService(IFunctionStore store, KeyedLock locks, Dep
     /// Undeploys (docs/nvcf-contract.md#undeploy): INACTIVE at once; <paramref name="graceful"/> lets queued and running
     /// requests finish. Gives back the version as it is now.
     /// </summary>
-    public async Task<Outcome<FunctionVersion>> UndeployAsync(Guid functionId, Guid versionId, bool graceful, CancellationToken cancellationToken)
+    public async Task<Outcome<FunctionVersion>> UndeployAsync(string ncaId, Guid functionId, Guid versionId, bool graceful, CancellationToken cancellationToken)
     {
         using var _ = await locks.AcquireAsync(functionId, cancellationToken);
-        var version = await store.GetVersionAsync(functionId, versionId, cancellationToken);
+        var version = await GetOwnAsync(ncaId, functionId, versionId, cancellationToken);
         if (version is null || await store.GetDeploymentAsync(versionId, cancellationToken) is null)
         {
             return DeploymentNotFound(versionId);
@@ -195,6 +196,10 @@ public sealed class DeploymentService(IFunctionStore store, KeyedLock locks, Dep
         var undeployed = await store.GetVersionAsync(functionId, versionId, cancellationToken) ?? version;
         return undeployed with { Status = FunctionStatus.Inactive };
     }
+
+    /// <summary>A version of account <paramref name="ncaId"/>; another account's is null, as if missing.</summary>
+    private async Task<FunctionVersion?> GetOwnAsync(string ncaId, Guid functionId, Guid versionId, CancellationToken cancellationToken) =>
+        await store.GetVersionAsync(functionId, versionId, cancellationToken) is { } version && version.NcaId == ncaId ? version : null;
 
     private static Rejection DeploymentNotFound(Guid versionId) => Rejection.NotFound($"Function version '{versionId}': Deployment not found");
 }

@@ -13,9 +13,8 @@ namespace Nvcf.Emulator.Orchestration;
 /// </summary>
 public sealed class FunctionService(IFunctionStore store, KeyedLock locks, DeploymentOrchestrator orchestrator, IOptions<EmulatorOptions> options)
 {
-    private string NcaId => options.Value.NcaId;
-
-    public async Task<Outcome<FunctionVersion>> CreateFunctionAsync(CreateFunctionRequest request, CancellationToken cancellationToken)
+    /// <summary>Creates a function, and its first version, in account <paramref name="ncaId"/>.</summary>
+    public async Task<Outcome<FunctionVersion>> CreateFunctionAsync(string ncaId, CreateFunctionRequest request, CancellationToken cancellationToken)
     {
         if (FunctionValidation.Validate(request) is { } error)
         {
@@ -28,23 +27,24 @@ public sealed class FunctionService(IFunctionStore store, KeyedLock locks, Deplo
         }
 
         using var telemetries = await LockTelemetriesAsync(request, cancellationToken);
-        if (await TelemetryService.CheckFunctionTelemetriesAsync(store, NcaId, request.Telemetries, cancellationToken) is { } unknown)
+        if (await TelemetryService.CheckFunctionTelemetriesAsync(store, ncaId, request.Telemetries, cancellationToken) is { } unknown)
         {
             return unknown;
         }
 
-        var version = ToVersion(request, Guid.NewGuid(), NcaId);
+        var version = ToVersion(request, Guid.NewGuid(), ncaId);
         await store.AddVersionAsync(version, cancellationToken);
         return version;
     }
 
-    public async Task<Outcome<FunctionVersion>> CreateVersionAsync(Guid functionId, CreateFunctionRequest request, CancellationToken cancellationToken)
+    /// <summary>Adds a version to a function of account <paramref name="ncaId"/> (another account's is not found).</summary>
+    public async Task<Outcome<FunctionVersion>> CreateVersionAsync(string ncaId, Guid functionId, CreateFunctionRequest request, CancellationToken cancellationToken)
     {
         using var _ = await locks.AcquireAsync(functionId, cancellationToken);
         var existing = await store.ListVersionsAsync(functionId, cancellationToken);
-        if (existing.Count == 0)
+        if (existing.Count == 0 || existing[0].NcaId != ncaId)
         {
-            return Rejection.FunctionNotFound(functionId, NcaId);
+            return Rejection.FunctionNotFound(functionId, ncaId);
         }
 
         if (FunctionValidation.Validate(request) is { } error)
@@ -53,12 +53,13 @@ public sealed class FunctionService(IFunctionStore store, KeyedLock locks, Deplo
         }
 
         using var telemetries = await LockTelemetriesAsync(request, cancellationToken);
-        if (await TelemetryService.CheckFunctionTelemetriesAsync(store, NcaId, request.Telemetries, cancellationToken) is { } unknown)
+        if (await TelemetryService.CheckFunctionTelemetriesAsync(store, ncaId, request.Telemetries, cancellationToken) is { } unknown)
         {
             return unknown;
         }
 
-        var version = ToVersion(request, functionId, NcaId);
+        // A new version is shared as the function is (the cloud copies the oldest version's function-level parties).
+        var version = ToVersion(request, functionId, ncaId) with { FunctionAuthorizedAccounts = existing[0].FunctionAuthorizedAccounts };
         await store.AddVersionAsync(version, cancellationToken);
         return version;
     }
@@ -67,7 +68,7 @@ public sealed class FunctionService(IFunctionStore store, KeyedLock locks, Deplo
     /// Validates and applies an update (docs/nvcf-contract.md#update-request): all of it or, with a rejection, nothing.
     /// A new rate limit applies to invocations at once.
     /// </summary>
-    public async Task<Outcome<FunctionVersion>> UpdateVersionAsync(Guid functionId, Guid versionId, UpdateFunctionRequest request, CancellationToken cancellationToken)
+    public async Task<Outcome<FunctionVersion>> UpdateVersionAsync(string ncaId, Guid functionId, Guid versionId, UpdateFunctionRequest request, CancellationToken cancellationToken)
     {
         if (FunctionValidation.Validate(request) is { } error)
         {
@@ -75,10 +76,10 @@ public sealed class FunctionService(IFunctionStore store, KeyedLock locks, Deplo
         }
 
         using var _ = await locks.AcquireAsync(functionId, cancellationToken);
-        var current = await store.GetVersionAsync(functionId, versionId, cancellationToken);
+        var current = await GetOwnAsync(ncaId, functionId, versionId, cancellationToken);
         if (current is null)
         {
-            return Rejection.VersionNotFound(functionId, versionId, NcaId);
+            return Rejection.VersionNotFound(functionId, versionId, ncaId);
         }
 
         if (request.ModelUpdates?.FirstOrDefault(m => current.Models?.Any(x => x.Name == m.ModelName) != true) is { } unknown)
@@ -97,7 +98,7 @@ public sealed class FunctionService(IFunctionStore store, KeyedLock locks, Deplo
 
         if (updated is null)
         {
-            return Rejection.VersionNotFound(functionId, versionId, NcaId);
+            return Rejection.VersionNotFound(functionId, versionId, ncaId);
         }
 
         if (request.RateLimit is not null)
@@ -109,10 +110,11 @@ public sealed class FunctionService(IFunctionStore store, KeyedLock locks, Deplo
     }
 
     /// <summary>Removes a version's rate limit, for its invocations at once (also when it had none).</summary>
-    public async Task<Outcome<FunctionVersion>> RemoveRateLimitAsync(Guid functionId, Guid versionId, CancellationToken cancellationToken)
+    public async Task<Outcome<FunctionVersion>> RemoveRateLimitAsync(string ncaId, Guid functionId, Guid versionId, CancellationToken cancellationToken)
     {
         using var _ = await locks.AcquireAsync(functionId, cancellationToken);
-        if (await store.UpdateVersionAsync(functionId, versionId, v => v with { RateLimit = null }, cancellationToken) is not { } updated)
+        if (await GetOwnAsync(ncaId, functionId, versionId, cancellationToken) is null
+            || await store.UpdateVersionAsync(functionId, versionId, v => v with { RateLimit = null }, cancellationToken) is not { } updated)
         {
             return Rejection.NotFound($"Function id '{functionId}', version '{versionId}': Not found");
         }
@@ -126,7 +128,7 @@ public sealed class FunctionService(IFunctionStore store, KeyedLock locks, Deplo
     /// first secrets is allowed only while the version is INACTIVE; once it has secrets they can be updated in any
     /// status, and its running instances see them at once.
     /// </summary>
-    public async Task<Outcome<FunctionVersion>> UpdateSecretsAsync(Guid functionId, Guid versionId, List<SecretDto>? requested, CancellationToken cancellationToken)
+    public async Task<Outcome<FunctionVersion>> UpdateSecretsAsync(string ncaId, Guid functionId, Guid versionId, List<SecretDto>? requested, CancellationToken cancellationToken)
     {
         if (FunctionValidation.ValidateSecretsUpdate(functionId, versionId, requested) is { } error)
         {
@@ -134,10 +136,10 @@ public sealed class FunctionService(IFunctionStore store, KeyedLock locks, Deplo
         }
 
         using var _ = await locks.AcquireAsync(functionId, cancellationToken);
-        var version = await store.GetVersionAsync(functionId, versionId, cancellationToken);
+        var version = await GetOwnAsync(ncaId, functionId, versionId, cancellationToken);
         if (version is null)
         {
-            return Rejection.VersionNotFound(functionId, versionId, NcaId);
+            return Rejection.VersionNotFound(functionId, versionId, ncaId);
         }
 
         if (version.Status != FunctionStatus.Inactive && version.Secrets.Count == 0)
@@ -155,12 +157,12 @@ public sealed class FunctionService(IFunctionStore store, KeyedLock locks, Deplo
     /// Deletes a version; a deployed one is undeployed at once, its containers removed
     /// (docs/nvcf-contract.md#function-endpoints).
     /// </summary>
-    public async Task<Outcome<FunctionVersion>> DeleteVersionAsync(Guid functionId, Guid versionId, CancellationToken cancellationToken)
+    public async Task<Outcome<FunctionVersion>> DeleteVersionAsync(string ncaId, Guid functionId, Guid versionId, CancellationToken cancellationToken)
     {
         using var _ = await locks.AcquireAsync(functionId, cancellationToken);
-        if (await store.GetVersionAsync(functionId, versionId, cancellationToken) is not { } version)
+        if (await GetOwnAsync(ncaId, functionId, versionId, cancellationToken) is not { } version)
         {
-            return Rejection.VersionNotFound(functionId, versionId, NcaId);
+            return Rejection.VersionNotFound(functionId, versionId, ncaId);
         }
 
         await orchestrator.UndeployAsync(functionId, versionId, graceful: false);
@@ -171,6 +173,24 @@ public sealed class FunctionService(IFunctionStore store, KeyedLock locks, Deplo
     /// <summary>A version that names telemetries is added while none of them can be deleted.</summary>
     private async Task<IDisposable?> LockTelemetriesAsync(CreateFunctionRequest request, CancellationToken cancellationToken) =>
         request.Telemetries is null ? null : await locks.AcquireAsync(TelemetryService.LockKey, cancellationToken);
+
+    /// <summary>
+    /// The versions account <paramref name="ncaId"/> sees (docs/nvcf-contract.md#function-sharing), oldest first: its
+    /// own when <paramref name="visibility"/> includes private, those shared with it when it includes authorized; all
+    /// of one function, or of every function.
+    /// </summary>
+    public async Task<IReadOnlyList<FunctionVersion>> ListVisibleAsync(string ncaId, Visibility visibility, Guid? functionId, CancellationToken cancellationToken) =>
+        [.. (await store.ListVersionsAsync(functionId, cancellationToken)).Where(v => v.NcaId == ncaId
+            ? visibility.HasFlag(Visibility.Private)
+            : visibility.HasFlag(Visibility.Authorized) && v.IsSharedWith(ncaId))];
+
+    /// <summary>A version account <paramref name="ncaId"/> may read: its own or one shared with it; null otherwise.</summary>
+    public async Task<FunctionVersion?> GetVisibleAsync(string ncaId, Guid functionId, Guid versionId, CancellationToken cancellationToken) =>
+        await store.GetVersionAsync(functionId, versionId, cancellationToken) is { } version && version.IsVisibleTo(ncaId) ? version : null;
+
+    /// <summary>A version of account <paramref name="ncaId"/>; another account's (shared or not) is null, as if missing.</summary>
+    private async Task<FunctionVersion?> GetOwnAsync(string ncaId, Guid functionId, Guid versionId, CancellationToken cancellationToken) =>
+        await store.GetVersionAsync(functionId, versionId, cancellationToken) is { } version && version.NcaId == ncaId ? version : null;
 
     private static FunctionVersion ToVersion(CreateFunctionRequest r, Guid functionId, string ncaId) => new()
     {

@@ -60,7 +60,7 @@ internal sealed class VersionSupervisor : IAsyncDisposable
         Route = new VersionRoute(version)
         {
             Status = InitialStatus(deployment),
-            RateLimiter = VersionRateLimiter.Create(version.RateLimit, options.NcaId),
+            RateLimiter = VersionRateLimiter.Create(version.RateLimit),
         };
         _deployment = deployment;
         _runtime = runtime;

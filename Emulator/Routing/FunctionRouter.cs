@@ -58,11 +58,11 @@ public sealed class FunctionRouter
     }
 
     /// <summary>
-    /// As the cloud does (docs/nvcf-contract.md#version-selection): among the function's versions that are ACTIVE or
-    /// DEGRADING, one chosen uniformly at random per request, or the pinned version when <paramref name="versionId"/>
-    /// is given.
+    /// As the cloud does (docs/nvcf-contract.md#version-selection): among the function's versions that account
+    /// <paramref name="ncaId"/> may invoke (its own, or shared with it) and that are ACTIVE or DEGRADING, one chosen
+    /// uniformly at random per request, or the pinned version when <paramref name="versionId"/> is given.
     /// </summary>
-    public RouteSelection Select(Guid functionId, Guid? versionId)
+    public RouteSelection Select(Guid functionId, Guid? versionId, string ncaId)
     {
         if (!_routes.TryGetValue(functionId, out var routes))
         {
@@ -74,7 +74,7 @@ public sealed class FunctionRouter
         var degraded = 0;
         foreach (var route in routes)
         {
-            if (versionId is { } pinned && route.Version.VersionId != pinned)
+            if ((versionId is { } pinned && route.Version.VersionId != pinned) || !route.MayBeInvokedBy(ncaId))
             {
                 continue;
             }

@@ -115,7 +115,7 @@ public sealed class InvocationForwarder : IDisposable
         var headers = message.Headers;
         headers.TryAddWithoutValidation(NvcfHeaders.RequestId, requestId);
         headers.TryAddWithoutValidation(NvcfHeaders.Sub, invocation.Subject);
-        headers.TryAddWithoutValidation(NvcfHeaders.NcaId, version.NcaId);
+        headers.TryAddWithoutValidation(NvcfHeaders.NcaId, invocation.NcaId);
         headers.TryAddWithoutValidation(NvcfHeaders.FunctionName, version.Name);
         headers.TryAddWithoutValidation(NvcfHeaders.FunctionId, version.Id.ToString());
         headers.TryAddWithoutValidation(NvcfHeaders.FunctionVersionId, version.VersionId.ToString());
@@ -162,13 +162,14 @@ public sealed class InvocationForwarder : IDisposable
 /// <param name="Version">The version chosen to serve it.</param>
 /// <param name="Address">Where on the instance it goes (<see cref="InstanceTarget.AddressOf"/>): the inference URL for pexec.</param>
 /// <param name="Subject">The caller, sent as <c>NVCF-SUB</c>.</param>
+/// <param name="NcaId">The caller's account, sent as <c>NVCF-NCAID</c> (the owner's, or another account the function is shared with).</param>
 /// <param name="Deadline">When the caller's poll window ends.</param>
 /// <param name="Content">The body to send: the caller's, or one that replaces it; null for none.</param>
 /// <param name="CallersBody">Whether <paramref name="Content"/> is the caller's own body (its <c>Content-*</c> headers go with it).</param>
 /// <param name="AssetIds">Input assets placed in the request's asset folder.</param>
 /// <param name="Grpc">A gRPC call: relayed over HTTP/2 with its trailers.</param>
 public sealed record Invocation(
-    Guid RequestId, FunctionVersion Version, Uri Address, string Subject, DateTime Deadline, HttpContent? Content, bool CallersBody,
+    Guid RequestId, FunctionVersion Version, Uri Address, string Subject, string NcaId, DateTime Deadline, HttpContent? Content, bool CallersBody,
     IReadOnlyList<Guid>? AssetIds = null, bool Grpc = false)
 {
     /// <summary>Whole seconds left before the platform would answer 202 (at least 1).</summary>

@@ -40,13 +40,13 @@ public sealed class InvocationService(
             return tooLarge;
         }
 
-        var selection = router.Select(request.FunctionId, request.VersionId);
+        var selection = router.Select(request.FunctionId, request.VersionId, request.NcaId);
         if (selection.Route is not { } route)
         {
             return NotInvocable(request, selection.Failure);
         }
 
-        if (Admit(context, route) is { } limited)
+        if (Admit(context, route, request.NcaId) is { } limited)
         {
             return limited;
         }
@@ -83,13 +83,13 @@ public sealed class InvocationService(
         return null;
     }
 
-    private Rejected NotInvocable(InvocationRequest request, RouteFailure failure) => failure == RouteFailure.Degraded
+    private static Rejected NotInvocable(InvocationRequest request, RouteFailure failure) => failure == RouteFailure.Degraded
         ? new Rejected(StatusCodes.Status400BadRequest, $"Function id '{request.FunctionId}': DEGRADED function cannot be invoked")
-        : new Rejected(StatusCodes.Status404NotFound, $"Function id '{request.FunctionId}' version '{request.VersionId?.ToString() ?? "any"}': Specified function in account '{options.Value.NcaId}' is not found");
+        : new Rejected(StatusCodes.Status404NotFound, $"Function id '{request.FunctionId}' version '{request.VersionId?.ToString() ?? "any"}': Specified function in account '{request.NcaId}' is not found");
 
     /// <summary>The chosen version's limit, as the cloud checks it: after the version is picked, before a slot is taken.</summary>
-    private Rejected? Admit(HttpContext context, VersionRoute route) =>
-        route.RateLimiter is { } limiter && !limiter.TryAdmit(context.Request.Headers.Authorization.ToString(), out var refusal)
+    private Rejected? Admit(HttpContext context, VersionRoute route, string ncaId) =>
+        route.RateLimiter is { } limiter && !limiter.TryAdmit(context.Request.Headers.Authorization.ToString(), ncaId, out var refusal)
             ? RateLimited(route, refusal)
             : null;
 
@@ -178,7 +178,7 @@ public sealed class InvocationService(
             }
 
             var invocation = new Invocation(
-                request.RequestId, route.Version, address, Subject, deadline, (HttpContent?)active.Body ?? request.Content, CallersBody: active.Body is not null, request.AssetIds, request.Grpc);
+                request.RequestId, route.Version, address, Subject, request.NcaId, deadline, (HttpContent?)active.Body ?? request.Content, CallersBody: active.Body is not null, request.AssetIds, request.Grpc);
             active.Sending = forwarder.SendAsync(context, invocation, lease.Target, active.Cancellation);
             return active;
         }
@@ -523,8 +523,9 @@ public sealed class InvocationService(
 /// <param name="Content">A body to send instead of the caller's (the envelope API's <c>requestBody</c>).</param>
 /// <param name="AssetIds">Input assets to place in the request's <c>NVCF-ASSET-DIR</c>.</param>
 /// <param name="Grpc">A gRPC call (docs/nvcf-contract.md#grpc-invocation).</param>
+/// <param name="NcaId">The caller's account: it chooses among the versions it may invoke, and its rate limits apply.</param>
 public sealed record InvocationRequest(
-    Guid RequestId, Guid FunctionId, Guid? VersionId, int PollSeconds, bool Compatible, string? PathAndQuery = null, HttpContent? Content = null,
+    Guid RequestId, Guid FunctionId, Guid? VersionId, string NcaId, int PollSeconds, bool Compatible, string? PathAndQuery = null, HttpContent? Content = null,
     IReadOnlyList<Guid>? AssetIds = null, bool Grpc = false)
 {
     /// <summary>When the request arrived (a <see cref="System.Diagnostics.Stopwatch"/> timestamp).</summary>

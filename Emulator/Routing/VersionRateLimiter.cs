@@ -27,24 +27,21 @@ public sealed class VersionRateLimiter
 
     private readonly TimeProvider _time;
     private readonly long _flagTicks;
-    private readonly RateWindow[] _account;
-    private readonly string? _accountRate;
+    private readonly ConcurrentDictionary<string, AccountTier> _accounts = new(StringComparer.Ordinal);
     private readonly RateSpec[] _perCaller;
     private readonly ConcurrentDictionary<string, RateWindow[]> _callers;
     private readonly ConcurrentDictionary<string, long> _limitedUntil;
 
-    private VersionRateLimiter(RateLimit definition, string ncaId, VersionRateLimiter? previous, TimeProvider time)
+    private VersionRateLimiter(RateLimit definition, VersionRateLimiter? previous, TimeProvider time)
     {
         Definition = definition;
         _time = time;
         _flagTicks = ToTicks(LimitedFlagLifetime, time);
         SyncCheck = definition.SyncCheck;
-
-        // The account tier: the caller's account's own rate replaces the global one, which exempted accounts skip.
-        _accountRate = definition.PerNcaIdRate?.GetValueOrDefault(ncaId)
-            ?? (definition.ExemptedNcaIds?.Contains(ncaId) == true ? null : definition.Limit);
-        _account = [.. RateSpec.Parse(_accountRate).Select(spec =>
-            previous?._account.FirstOrDefault(w => w.Spec == spec) ?? new RateWindow(spec, time))];
+        foreach (var (ncaId, tier) in previous?._accounts ?? [])
+        {
+            _accounts[ncaId] = NewTier(ncaId, tier);
+        }
 
         _perCaller = RateSpec.Parse(definition.PerUserRate);
         _callers = previous is not null && previous._perCaller.SequenceEqual(_perCaller) ? previous._callers : new(StringComparer.Ordinal);
@@ -57,22 +54,23 @@ public sealed class VersionRateLimiter
     public bool SyncCheck { get; }
 
     /// <summary>
-    /// The limiter for <paramref name="limit"/> seen from callers of account <paramref name="ncaId"/>, or null when
-    /// there is none. Counters of rates that <paramref name="previous"/> had too carry on, as the cloud keys them by
-    /// the rate's text; callers it refused lately stay marked.
+    /// The limiter for <paramref name="limit"/>, or null when there is none. Counters of rates that
+    /// <paramref name="previous"/> had too carry on, as the cloud keys them by the rate's text; callers it refused
+    /// lately stay marked.
     /// </summary>
-    public static VersionRateLimiter? Create(RateLimit? limit, string ncaId, VersionRateLimiter? previous = null, TimeProvider? time = null) =>
-        limit is null ? null : new VersionRateLimiter(limit, ncaId, previous, time ?? TimeProvider.System);
+    public static VersionRateLimiter? Create(RateLimit? limit, VersionRateLimiter? previous = null, TimeProvider? time = null) =>
+        limit is null ? null : new VersionRateLimiter(limit, previous, time ?? TimeProvider.System);
 
     /// <summary>
-    /// Counts one request of <paramref name="caller"/> (an opaque identity: its credential) and says whether it may go
-    /// on; when it may not, <paramref name="refusal"/> says which rate refused it and when it may try again.
+    /// Counts one request of <paramref name="caller"/> (an opaque identity: its credential) of account
+    /// <paramref name="ncaId"/> and says whether it may go on; when it may not, <paramref name="refusal"/> says which
+    /// rate refused it and when it may try again.
     /// </summary>
-    public bool TryAdmit(string caller, out RateRefusal refusal)
+    public bool TryAdmit(string caller, string ncaId, out RateRefusal refusal)
     {
         var now = _time.GetTimestamp();
         var checkedFirst = SyncCheck || (_limitedUntil.TryGetValue(caller, out var until) && now < until);
-        if (!Exceeded(caller, now, out refusal))
+        if (!Exceeded(caller, ncaId, now, out refusal))
         {
             return true;
         }
@@ -81,7 +79,7 @@ public sealed class VersionRateLimiter
         return !checkedFirst;
     }
 
-    private bool Exceeded(string caller, long now, out RateRefusal refusal)
+    private bool Exceeded(string caller, string ncaId, long now, out RateRefusal refusal)
     {
         if (_perCaller.Length > 0)
         {
@@ -93,9 +91,10 @@ public sealed class VersionRateLimiter
             }
         }
 
-        if (_account.Length > 0 && Exceeded(_account, now, out refusal))
+        var account = _accounts.TryGetValue(ncaId, out var tier) ? tier : _accounts.GetOrAdd(ncaId, static (id, self) => self.NewTier(id, null), this);
+        if (account.Windows.Length > 0 && Exceeded(account.Windows, now, out refusal))
         {
-            refusal = refusal with { Rate = _accountRate! };
+            refusal = refusal with { Rate = account.Rate! };
             return true;
         }
 
@@ -126,6 +125,21 @@ public sealed class VersionRateLimiter
         refusal = new RateRefusal(string.Empty, false, _time.GetElapsedTime(now, resetAt));
         return true;
     }
+
+    /// <summary>
+    /// The account tier of account <paramref name="ncaId"/>: its own <c>perNcaIdRate</c>, else the global
+    /// <c>rateLimit</c> unless it is exempted, counted per account; windows of <paramref name="previous"/> with the same
+    /// rate carry on.
+    /// </summary>
+    private AccountTier NewTier(string ncaId, AccountTier? previous)
+    {
+        var rate = Definition.PerNcaIdRate?.GetValueOrDefault(ncaId)
+            ?? (Definition.ExemptedNcaIds?.Contains(ncaId) == true ? null : Definition.Limit);
+        return new AccountTier(rate, [.. RateSpec.Parse(rate).Select(spec =>
+            previous?.Windows.FirstOrDefault(w => w.Spec == spec) ?? new RateWindow(spec, _time))]);
+    }
+
+    private sealed record AccountTier(string? Rate, RateWindow[] Windows);
 
     private static long ToTicks(TimeSpan span, TimeProvider time) => (long)(span.TotalSeconds * time.TimestampFrequency);
 

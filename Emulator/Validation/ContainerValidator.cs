@@ -76,7 +76,11 @@ public sealed class ContainerValidator(ValidationOptions options)
         {
             await app.StartAsync(cancellationToken);
             var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-            var apiKey = app.Services.GetRequiredService<IOptions<EmulatorOptions>>().Value.ApiKeys.FirstOrDefault() ?? Token;
+            // A key that may create, deploy and invoke: the default account's, else one of an account with every scope.
+            var settings = app.Services.GetRequiredService<IOptions<EmulatorOptions>>().Value;
+            var apiKey = settings.ApiKeys.FirstOrDefault()
+                ?? settings.Accounts.Values.Where(a => a.Scopes.Count == 0).SelectMany(a => a.ApiKeys).FirstOrDefault()
+                ?? Token;
             using var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false })
             {
                 BaseAddress = new Uri(address),

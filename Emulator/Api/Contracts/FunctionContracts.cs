@@ -114,6 +114,10 @@ public sealed record FunctionDto
     public required Guid VersionId { get; init; }
     public required string Name { get; init; }
     public required FunctionStatus Status { get; init; }
+
+    /// <summary>True for another account's function shared with the caller; omitted otherwise.</summary>
+    public bool? OwnedByDifferentAccount { get; init; }
+
     public string? InferenceUrl { get; init; }
     public int? InferencePort { get; init; }
     public string? ContainerArgs { get; init; }
@@ -164,6 +168,28 @@ public sealed record FunctionDto
         RateLimit = v.RateLimit is null ? null : RateLimitDto.From(v.RateLimit),
         LlmInvocationConfig = v.LlmInvocationConfig,
         Telemetries = v.Telemetries,
+    };
+
+    /// <summary>
+    /// As another account sees this function (docs/nvcf-contract.md#function-sharing): marked
+    /// <c>ownedByDifferentAccount</c>, without what only the owner may read (the cloud's
+    /// <c>hideDetailsForPublicAndSharedFunctions</c>).
+    /// </summary>
+    public FunctionDto AsSeenByAnotherAccount() => this with
+    {
+        OwnedByDifferentAccount = true,
+        InferenceUrl = null,
+        InferencePort = null,
+        ContainerArgs = null,
+        ContainerEnvironment = null,
+        ContainerImage = null,
+        Models = null,
+        Resources = null,
+        HelmChart = null,
+        HelmChartServiceName = null,
+        ActiveInstances = null,
+        Secrets = null,
+        RateLimit = null,
     };
 }
 

@@ -39,6 +39,10 @@ namespace Nvcf.Emulator.Api.Contracts;
 [JsonSerializable(typeof(TelemetryResponse))]
 [JsonSerializable(typeof(ListTelemetryResponse))]
 [JsonSerializable(typeof(UpdateTelemetrySecretRequest))]
+[JsonSerializable(typeof(AuthorizedPartiesRequest))]
+[JsonSerializable(typeof(PatchAuthorizedPartyRequest))]
+[JsonSerializable(typeof(AuthorizedPartiesResponse))]
+[JsonSerializable(typeof(ListAuthorizedPartiesResponse))]
 internal sealed partial class NvcfJsonContext : JsonSerializerContext
 {
     /// <summary>Applies the wire conventions to the API's serializer options.</summary>

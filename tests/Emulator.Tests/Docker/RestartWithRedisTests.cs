@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using Nvcf.Emulator.Runtime.Docker;
 using Nvcf.Emulator.State;
 using Nvcf.Emulator.Tests.Infrastructure;
@@ -81,6 +82,47 @@ public class RestartWithRedisTests(DockerFixture docker, RedisFixture redis) : I
             using var httpB = emulatorB.CreateNvcfClient();
 
             Assert.Empty(await docker.ContainersOfAsync(function.Id()));
+        }
+        finally
+        {
+            await RemoveContainersAsync(function.Id());
+        }
+    }
+
+    [Fact]
+    public async Task ARestartedEmulatorKeepsWhoAFunctionIsSharedWith()
+    {
+        var settings = TestAccounts.Settings("00:01:00");
+        settings["ConnectionStrings:state"] = $"{redis.ConnectionString},defaultDatabase=3";
+        var emulatorA = new EmulatorFactory(settings: settings);
+        var http = emulatorA.CreateNvcfClient();
+        var function = await http.CreateFunctionAsync(new { name = "echo-shared-restart", inferenceUrl = "/echo", inferencePort = 8000, containerImage = DockerFixture.EchoImage });
+        try
+        {
+            await http.DeployAsync(function);
+            await http.WaitForStatusAsync(function, Timeout, "ACTIVE");
+            using (var shared = await http.PostAsJsonAsync($"/v2/nvcf/authorizations/functions/{function.Id()}", new { authorizedParties = new[] { new { ncaId = "nca-b" } } }))
+            {
+                Assert.Equal(HttpStatusCode.OK, shared.StatusCode);
+            }
+
+            http.Dispose();
+            await emulatorA.DisposeAsync();
+
+            await using var emulatorB = new EmulatorFactory(settings: settings);
+            using var owner = emulatorB.CreateNvcfClient();
+            using var other = emulatorB.CreateNvcfClient(TestAccounts.BKey);
+            await owner.WaitForStatusAsync(function, Timeout, "ACTIVE");
+
+            var listed = Assert.Single(await other.ListFunctionsAsync("?visibility=authorized"));
+            Assert.True((bool)listed["ownedByDifferentAccount"]!);
+            using (var response = await other.InvokeAsync(function.Id(), """{"shared":"after restart"}"""))
+            {
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                Assert.Contains("after restart", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            }
+
+            await owner.UndeployAsync(function);
         }
         finally
         {

@@ -19,11 +19,11 @@ public sealed class EmulatorFactory(IFunctionRuntime? runtime = null, IDictionar
     /// <summary>Where the emulator serves gRPC invocations.</summary>
     public Uri GrpcAddress => Services.GetRequiredService<Nvcf.Emulator.Api.GrpcInvocationListener>().Address!;
 
-    /// <summary>An HTTP client that sends a bearer token, as every NVCF call needs.</summary>
-    public HttpClient CreateNvcfClient()
+    /// <summary>An HTTP client that sends a bearer token (<see cref="Token"/> unless given), as every NVCF call needs.</summary>
+    public HttpClient CreateNvcfClient(string token = Token)
     {
         var client = CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
-        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token);
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
         client.Timeout = TimeSpan.FromMinutes(5);
         return client;
     }

@@ -73,6 +73,14 @@ public static class NvcfClient
         return http.SendAsync(request);
     }
 
+    /// <summary><c>GET /v2/nvcf/functions</c> with <paramref name="query"/> (e.g. <c>?visibility=authorized</c>): every version listed.</summary>
+    public static async Task<List<JsonObject>> ListFunctionsAsync(this HttpClient http, string query = "")
+    {
+        using var response = await http.GetAsync("/v2/nvcf/functions" + query);
+        await EnsureAsync(response, HttpStatusCode.OK);
+        return [.. (await response.Content.ReadFromJsonAsync<JsonObject>())!["functions"]!.AsArray().Select(f => f!.AsObject())];
+    }
+
     public static Guid Id(this JsonObject function) => Guid.Parse((string)function["id"]!);
 
     public static Guid VersionId(this JsonObject function) => Guid.Parse((string)function["versionId"]!);

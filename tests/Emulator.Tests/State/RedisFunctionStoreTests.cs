@@ -77,6 +77,36 @@ public class RedisFunctionStoreTests(RedisFixture redis) : IClassFixture<RedisFi
     }
 
     [Fact]
+    public async Task WhoAVersionIsSharedWithIsStoredWithItAndAVersionStoredBeforeSharingReadsAsSharedWithNobody()
+    {
+        var version = Version(Guid.NewGuid()) with { FunctionAuthorizedAccounts = ["nca-b", "nca-c"], VersionAuthorizedAccounts = ["nca-d"] };
+        await _store.AddVersionAsync(version);
+
+        var read = (await _store.GetVersionAsync(version.Id, version.VersionId))!;
+        Assert.Equal(["nca-b", "nca-c"], read.FunctionAuthorizedAccounts);
+        Assert.Equal(["nca-d"], read.VersionAuthorizedAccounts);
+        Assert.True(read.IsSharedWith("nca-d"));
+
+        var unshared = await _store.UpdateVersionAsync(version.Id, version.VersionId, v => v with { FunctionAuthorizedAccounts = [] });
+        Assert.Empty((await _store.GetVersionAsync(version.Id, version.VersionId))!.FunctionAuthorizedAccounts);
+        Assert.Equal(["nca-d"], unshared!.VersionAuthorizedAccounts);
+
+        // A version written without the fields (as by an emulator before sharing existed).
+        var prefix = $"test-{Guid.NewGuid():N}:";
+        var store = new RedisFunctionStore(redis.Connection, prefix);
+        var older = Version(Guid.NewGuid());
+        await store.AddVersionAsync(older);
+        var database = redis.Connection.GetDatabase();
+        var json = JsonNode.Parse((string)(await database.HashGetAsync(prefix + "versions", older.VersionId.ToString("N")))!)!.AsObject();
+        Assert.True(json.Remove("functionAuthorizedAccounts"));
+        Assert.True(json.Remove("versionAuthorizedAccounts"));
+        await database.HashSetAsync(prefix + "versions", older.VersionId.ToString("N"), json.ToJsonString());
+        var legacy = (await store.GetVersionAsync(older.Id, older.VersionId))!;
+        Assert.Empty(legacy.FunctionAuthorizedAccounts);
+        Assert.Empty(legacy.VersionAuthorizedAccounts);
+    }
+
+    [Fact]
     public async Task VersionsAreListedByCreationTimeAndFilteredByFunction()
     {
         var first = Guid.NewGuid();

@@ -19,7 +19,7 @@ public class FunctionRouterTests
         var counts = new Dictionary<Guid, int>();
         for (var i = 0; i < 40_000; i++)
         {
-            var chosen = router.Select(FunctionId, null).Route!.Version.VersionId;
+            var chosen = router.Select(FunctionId, null, "nca").Route!.Version.VersionId;
             counts[chosen] = counts.GetValueOrDefault(chosen) + 1;
         }
 
@@ -39,7 +39,7 @@ public class FunctionRouterTests
 
         for (var i = 0; i < 100; i++)
         {
-            Assert.Same(b, router.Select(FunctionId, b.Version.VersionId).Route);
+            Assert.Same(b, router.Select(FunctionId, b.Version.VersionId, "nca").Route);
         }
     }
 
@@ -50,8 +50,8 @@ public class FunctionRouterTests
         var deploying = Route(FunctionStatus.Deploying);
         router.Publish(deploying);
 
-        Assert.Equal(RouteFailure.NotFound, router.Select(FunctionId, null).Failure);
-        Assert.Equal(RouteFailure.NotFound, router.Select(Guid.NewGuid(), null).Failure);
+        Assert.Equal(RouteFailure.NotFound, router.Select(FunctionId, null, "nca").Failure);
+        Assert.Equal(RouteFailure.NotFound, router.Select(Guid.NewGuid(), null, "nca").Failure);
     }
 
     [Fact]
@@ -59,7 +59,7 @@ public class FunctionRouterTests
     {
         var router = new FunctionRouter();
         router.Publish(Route(FunctionStatus.Degraded));
-        Assert.Equal(RouteFailure.Degraded, router.Select(FunctionId, null).Failure);
+        Assert.Equal(RouteFailure.Degraded, router.Select(FunctionId, null, "nca").Failure);
     }
 
     [Fact]
@@ -74,11 +74,35 @@ public class FunctionRouterTests
 
         for (var i = 0; i < 100; i++)
         {
-            Assert.Same(b, router.Select(FunctionId, null).Route);
+            Assert.Same(b, router.Select(FunctionId, null, "nca").Route);
         }
 
         router.Withdraw(FunctionId, b.Version.VersionId);
-        Assert.Equal(RouteFailure.NotFound, router.Select(FunctionId, null).Failure);
+        Assert.Equal(RouteFailure.NotFound, router.Select(FunctionId, null, "nca").Failure);
+    }
+
+    [Fact]
+    public void AnotherAccountReachesOnlyTheVersionsSharedWithItAndLosesThemWhenTheSharingEnds()
+    {
+        var router = new FunctionRouter();
+        var shared = new VersionRoute(Route(FunctionStatus.Active).Version with { VersionAuthorizedAccounts = ["other"] }) { Status = FunctionStatus.Active };
+        var own = Route(FunctionStatus.Active);
+        router.Publish(shared);
+        router.Publish(own);
+
+        for (var i = 0; i < 50; i++)
+        {
+            Assert.Same(shared, router.Select(FunctionId, null, "other").Route);
+        }
+
+        Assert.Equal(RouteFailure.NotFound, router.Select(FunctionId, own.Version.VersionId, "other").Failure);
+        Assert.Equal(RouteFailure.NotFound, router.Select(FunctionId, null, "stranger").Failure);
+        Assert.NotNull(router.Select(FunctionId, own.Version.VersionId, "nca").Route);
+
+        shared.ShareWith([]);
+        Assert.Equal(RouteFailure.NotFound, router.Select(FunctionId, null, "other").Failure);
+        own.ShareWith(["other"]);
+        Assert.Same(own, router.Select(FunctionId, null, "other").Route);
     }
 
     internal static VersionRoute Route(FunctionStatus status, Guid? functionId = null) => new(new FunctionVersion

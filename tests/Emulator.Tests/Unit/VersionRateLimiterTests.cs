@@ -17,12 +17,12 @@ public class VersionRateLimiterTests
         var limiter = Limiter(new RateLimit { Limit = "3-M", SyncCheck = true });
 
         Assert.Equal([true, true, true, false, false], Admit(limiter, 5));
-        Assert.False(limiter.TryAdmit(Caller, out var refusal));
+        Assert.False(limiter.TryAdmit(Caller, Account, out var refusal));
         Assert.Equal("3-M", refusal.Rate);
         Assert.Equal(60, refusal.RetryAfterSeconds);
 
         _clock.Advance(TimeSpan.FromSeconds(45));
-        Assert.False(limiter.TryAdmit(Caller, out refusal));
+        Assert.False(limiter.TryAdmit(Caller, Account, out refusal));
         Assert.Equal(15, refusal.RetryAfterSeconds); // the window opened with the first request; refusals do not move it
 
         _clock.Advance(TimeSpan.FromSeconds(15));
@@ -54,7 +54,7 @@ public class VersionRateLimiterTests
 
         Assert.Equal([true, true, false], Admit(limiter, 3));
         _clock.Advance(TimeSpan.FromSeconds(1));
-        Assert.False(limiter.TryAdmit(Caller, out var refusal)); // 4th of the minute (the refused one counted too)
+        Assert.False(limiter.TryAdmit(Caller, Account, out var refusal)); // 4th of the minute (the refused one counted too)
         Assert.Equal(59, refusal.RetryAfterSeconds);
     }
 
@@ -72,19 +72,42 @@ public class VersionRateLimiterTests
     }
 
     [Fact]
+    public void EachAccountSharingAFunctionIsCountedByItsOwnAccountTier()
+    {
+        var limiter = Limiter(new RateLimit
+        {
+            Limit = "2-M",
+            PerNcaIdRate = new Dictionary<string, string> { ["generous"] = "4-M" },
+            ExemptedNcaIds = ["partner"],
+            SyncCheck = true,
+        });
+
+        bool Admit(string ncaId) => limiter.TryAdmit("Bearer " + ncaId, ncaId, out _);
+        Assert.Equal([true, true, false], new[] { Admit(Account), Admit(Account), Admit(Account) });
+        Assert.Equal([true, true, false], new[] { Admit("other"), Admit("other"), Admit("other") }); // not charged for the owner's
+        Assert.Equal([true, true, true, true, false], Enumerable.Range(0, 5).Select(_ => Admit("generous")));
+        Assert.All(Enumerable.Range(0, 5), _ => Assert.True(Admit("partner")));
+
+        // A new limit carries each account's counters on for the rates it keeps.
+        var raised = VersionRateLimiter.Create(limiter.Definition with { PerNcaIdRate = null }, limiter, _clock)!;
+        Assert.False(raised.TryAdmit("Bearer other", "other", out _));
+        Assert.True(raised.TryAdmit("Bearer generous", "generous", out _)); // its 4-M is gone; the global 2-M starts afresh
+    }
+
+    [Fact]
     public void APerCallerRateCountsEachCallerApartAndARefusalThereDoesNotChargeTheAccount()
     {
         var limiter = Limiter(new RateLimit { Limit = "3-M", PerUserRate = "1-M", SyncCheck = true });
 
-        Assert.True(limiter.TryAdmit("Bearer a", out _));
-        Assert.False(limiter.TryAdmit("Bearer a", out var refusal));
+        Assert.True(limiter.TryAdmit("Bearer a", Account, out _));
+        Assert.False(limiter.TryAdmit("Bearer a", Account, out var refusal));
         Assert.True(refusal.PerCaller);
         Assert.Equal("1-M", refusal.Rate);
-        Assert.False(limiter.TryAdmit("Bearer a", out _));
+        Assert.False(limiter.TryAdmit("Bearer a", Account, out _));
 
-        Assert.True(limiter.TryAdmit("Bearer b", out _));
-        Assert.True(limiter.TryAdmit("Bearer c", out _)); // the account's 3rd: a's refusals were not charged to it
-        Assert.False(limiter.TryAdmit("Bearer d", out refusal));
+        Assert.True(limiter.TryAdmit("Bearer b", Account, out _));
+        Assert.True(limiter.TryAdmit("Bearer c", Account, out _)); // the account's 3rd: a's refusals were not charged to it
+        Assert.False(limiter.TryAdmit("Bearer d", Account, out refusal));
         Assert.False(refusal.PerCaller);
         Assert.Equal("3-M", refusal.Rate);
     }
@@ -95,13 +118,13 @@ public class VersionRateLimiterTests
         var first = Limiter(new RateLimit { Limit = "3-M", SyncCheck = true });
         Assert.Equal([true, true, true, false], Admit(first, 4));
 
-        var same = VersionRateLimiter.Create(new RateLimit { Limit = "3-M,100-D", SyncCheck = true }, Account, first, _clock)!;
-        Assert.False(same.TryAdmit(Caller, out _));
+        var same = VersionRateLimiter.Create(new RateLimit { Limit = "3-M,100-D", SyncCheck = true }, first, _clock)!;
+        Assert.False(same.TryAdmit(Caller, Account, out _));
 
-        var raised = VersionRateLimiter.Create(new RateLimit { Limit = "10-M", SyncCheck = true }, Account, same, _clock)!;
+        var raised = VersionRateLimiter.Create(new RateLimit { Limit = "10-M", SyncCheck = true }, same, _clock)!;
         Assert.Equal([.. Enumerable.Repeat(true, 10), false], Admit(raised, 11));
 
-        Assert.Null(VersionRateLimiter.Create(null, Account, raised, _clock));
+        Assert.Null(VersionRateLimiter.Create(null, raised, _clock));
     }
 
     [Theory]
@@ -113,10 +136,10 @@ public class VersionRateLimiterTests
     public void RateStringsAreReadAsTheRateLimiterServiceReadsThem(string rates, string expected) =>
         Assert.Equal(expected, string.Join(',', VersionRateLimiter.RateSpec.Parse(rates)));
 
-    private VersionRateLimiter Limiter(RateLimit limit) => VersionRateLimiter.Create(limit, Account, time: _clock)!;
+    private VersionRateLimiter Limiter(RateLimit limit) => VersionRateLimiter.Create(limit, time: _clock)!;
 
     private static bool[] Admit(VersionRateLimiter limiter, int count) =>
-        [.. Enumerable.Range(0, count).Select(i => limiter.TryAdmit(Caller, out var refusal))];
+        [.. Enumerable.Range(0, count).Select(i => limiter.TryAdmit(Caller, Account, out var refusal))];
 
     /// <summary>A clock that moves only when told.</summary>
     private sealed class ManualClock : TimeProvider
