@@ -69,7 +69,7 @@ internal sealed class NvcfDeploymentWatcher(
         string? lastInstances = null;
         try
         {
-            using var client = NvcfEmulatorClient.Create(httpClientFactory, function.Emulator);
+            using var client = await NvcfEmulatorClient.CreateAsync(httpClientFactory, function.Emulator, cancellationToken);
             while (function.FunctionId is { } functionId && function.VersionId is { } versionId)
             {
                 var version = await client.GetFunctionVersionAsync(functionId, versionId, cancellationToken);
@@ -116,7 +116,7 @@ internal sealed class NvcfDeploymentWatcher(
         {
             case "ACTIVE":
                 var active = await client.FindDeploymentAsync(functionId, versionId, cancellationToken);
-                await dashboard.ActiveAsync(function, client.BaseAddress, functionId, PlacementOf(active));
+                await dashboard.ActiveAsync(function, client.BaseAddress, client.ShownToken, functionId, PlacementOf(active));
                 break;
             case "ERROR":
                 var deployment = await client.FindDeploymentAsync(functionId, versionId, cancellationToken);

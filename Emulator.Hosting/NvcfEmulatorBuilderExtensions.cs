@@ -16,6 +16,9 @@ public static class NvcfEmulatorBuilderExtensions
     /// </summary>
     private const string OtlpRetryVariable = "OTEL_DOTNET_EXPERIMENTAL_OTLP_RETRY";
 
+    /// <summary>The emulator's first key of its default account (<c>Emulator:ApiKeys:0</c>).</summary>
+    private const string ApiKeyVariable = "Emulator__ApiKeys__0";
+
     /// <summary>
     /// Adds the NVCF emulator: <c>dotnet Nvcf.Emulator.dll</c>, the emulator that ships in the Nvcf.Emulator.Hosting
     /// package (or the build named by <c>NVCF_EMULATOR_PATH</c> / <c>NvcfEmulator:Path</c> / the app host project's
@@ -63,6 +66,61 @@ public static class NvcfEmulatorBuilderExtensions
             .WithEnvironment(context => context.EnvironmentVariables.Remove(OtlpRetryVariable))
             .WithHttpHealthCheck("/health", endpointName: NvcfEmulatorResource.HttpEndpointName)
             .ExcludeFromManifest();
+    }
+
+    /// <summary>
+    /// Configures the emulator with an API key of its default account (<c>Emulator__ApiKeys__0</c>), so that requests
+    /// without it get 401 as in the cloud, and makes the integration's own calls (creating and deploying the function
+    /// resources, the dashboard's commands) send it. Keys configured on the resource another way
+    /// (<c>WithEnvironment("Emulator__ApiKeys__0", ...)</c>) are not known to the integration: it then sends the key
+    /// <c>local</c>, which must be among them.
+    /// </summary>
+    /// <example>
+    /// <code>
+    /// var nvcf = builder.AddNvcfEmulator("nvcf").WithApiKey(builder.AddParameter("nvcf-api-key", secret: true));
+    /// </code>
+    /// </example>
+    /// <param name="emulator">The emulator, from <see cref="AddNvcfEmulator"/>.</param>
+    /// <param name="key">The key; it replaces one given by an earlier call.</param>
+    /// <returns>The emulator's resource builder.</returns>
+    public static IResourceBuilder<NvcfEmulatorResource> WithApiKey(this IResourceBuilder<NvcfEmulatorResource> emulator, string key)
+    {
+        ArgumentNullException.ThrowIfNull(emulator);
+        ArgumentException.ThrowIfNullOrWhiteSpace(key);
+
+        return emulator.WithApiKey(new NvcfApiKeyAnnotation(ReferenceExpression.Create($"{key}"), isSecret: false));
+    }
+
+    /// <summary>
+    /// Configures the emulator with the value of <paramref name="key"/> as an API key of its default account, as
+    /// <see cref="WithApiKey(IResourceBuilder{NvcfEmulatorResource}, string)"/> does. A secret parameter is not shown in
+    /// the console's curl lines (they read <c>$NVCF_API_KEY</c>).
+    /// </summary>
+    /// <param name="emulator">The emulator, from <see cref="AddNvcfEmulator"/>.</param>
+    /// <param name="key">The parameter that holds the key.</param>
+    /// <returns>The emulator's resource builder.</returns>
+    public static IResourceBuilder<NvcfEmulatorResource> WithApiKey(this IResourceBuilder<NvcfEmulatorResource> emulator, IResourceBuilder<ParameterResource> key)
+    {
+        ArgumentNullException.ThrowIfNull(emulator);
+        ArgumentNullException.ThrowIfNull(key);
+
+        return emulator.WithApiKey(new NvcfApiKeyAnnotation(ReferenceExpression.Create($"{key.Resource}"), key.Resource.Secret));
+    }
+
+    private static IResourceBuilder<NvcfEmulatorResource> WithApiKey(this IResourceBuilder<NvcfEmulatorResource> emulator, NvcfApiKeyAnnotation annotation)
+    {
+        var resource = emulator.Resource;
+        var first = !resource.TryGetLastAnnotation<NvcfApiKeyAnnotation>(out _);
+        emulator.WithAnnotation(annotation, ResourceAnnotationMutationBehavior.Replace);
+        return first
+            ? emulator.WithEnvironment(context =>
+            {
+                if (resource.TryGetLastAnnotation<NvcfApiKeyAnnotation>(out var current))
+                {
+                    context.EnvironmentVariables[ApiKeyVariable] = current.Key;
+                }
+            })
+            : emulator;
     }
 
     /// <summary>

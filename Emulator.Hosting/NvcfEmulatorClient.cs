@@ -12,8 +12,14 @@ internal sealed class NvcfEmulatorClient : IDisposable
     /// <summary>The name of the HttpClient used for the emulator's API (registered without request logging).</summary>
     public const string HttpClientName = "nvcf-emulator-api";
 
-    /// <summary>The bearer token sent; the emulator accepts any token unless it is configured with API keys.</summary>
+    /// <summary>
+    /// The bearer token sent unless the emulator has a key from <c>WithApiKey</c>; the emulator accepts any token unless
+    /// it is configured with API keys.
+    /// </summary>
     public const string BearerToken = "local";
+
+    /// <summary>How curl lines on the console write a key given as a secret parameter.</summary>
+    public const string SecretKeyPlaceholder = "$NVCF_API_KEY";
 
     /// <summary>
     /// The start of the tag that names the resource a version was created for (<c>aspire-resource=hello-v2</c>): after a
@@ -25,22 +31,33 @@ internal sealed class NvcfEmulatorClient : IDisposable
 
     private readonly HttpClient _http;
 
-    public NvcfEmulatorClient(HttpClient http, Uri baseAddress)
+    public NvcfEmulatorClient(HttpClient http, Uri baseAddress, string bearerToken = BearerToken, string? shownToken = null)
     {
         _http = http;
         _http.BaseAddress = baseAddress;
-        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", BearerToken);
+        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", bearerToken);
+        ShownToken = shownToken ?? bearerToken;
     }
 
     /// <summary>The emulator's base address.</summary>
     public Uri BaseAddress => _http.BaseAddress!;
 
-    /// <summary>A client for the emulator's <c>http</c> endpoint, which must be allocated (the emulator is running).</summary>
-    public static NvcfEmulatorClient Create(IHttpClientFactory httpClientFactory, NvcfEmulatorResource emulator)
+    /// <summary>The bearer token as curl lines on the console show it (a secret key as <see cref="SecretKeyPlaceholder"/>).</summary>
+    public string ShownToken { get; }
+
+    /// <summary>
+    /// A client for the emulator's <c>http</c> endpoint, which must be allocated (the emulator is running), sending the
+    /// key of <c>WithApiKey</c> (else <see cref="BearerToken"/>).
+    /// </summary>
+    public static async Task<NvcfEmulatorClient> CreateAsync(IHttpClientFactory httpClientFactory, NvcfEmulatorResource emulator, CancellationToken cancellationToken)
     {
+        var (token, shown) = emulator.TryGetLastAnnotation<NvcfApiKeyAnnotation>(out var key)
+            && await key.Key.GetValueAsync(cancellationToken) is { Length: > 0 } value
+            ? (value, key.IsSecret ? SecretKeyPlaceholder : value)
+            : (BearerToken, BearerToken);
         var http = httpClientFactory.CreateClient(HttpClientName);
         http.Timeout = s_requestTimeout;
-        return new NvcfEmulatorClient(http, new Uri(emulator.HttpEndpoint.Url));
+        return new NvcfEmulatorClient(http, new Uri(emulator.HttpEndpoint.Url), token, shown);
     }
 
     /// <summary>The tag that names the resource a version was created for.</summary>

@@ -33,3 +33,17 @@ public sealed class NvcfEmulatorResource(string name, string command, string emu
 /// so the integration undeploys its functions when the whole app host stops.
 /// </summary>
 public sealed class NvcfDurableStateAnnotation : IResourceAnnotation;
+
+/// <summary>
+/// The API key an emulator is configured with by <c>WithApiKey</c>: passed to it as <c>Emulator__ApiKeys__0</c> and
+/// sent by the integration's own calls (function resources, dashboard commands) as <c>Authorization: Bearer</c>.
+/// </summary>
+/// <param name="key">The key: a literal, or a parameter's value.</param>
+/// <param name="isSecret">Whether the key is a secret parameter: then the console's curl lines name it
+/// <c>$NVCF_API_KEY</c> instead of showing it.</param>
+public sealed class NvcfApiKeyAnnotation(ReferenceExpression key, bool isSecret) : IResourceAnnotation
+{
+    public ReferenceExpression Key { get; } = key;
+
+    public bool IsSecret { get; } = isSecret;
+}

@@ -91,7 +91,7 @@ internal sealed class NvcfFunctionCommands(
 
         try
         {
-            using var client = NvcfEmulatorClient.Create(httpClientFactory, function.Emulator);
+            using var client = await NvcfEmulatorClient.CreateAsync(httpClientFactory, function.Emulator, cancellationToken);
             var version = await client.GetFunctionVersionAsync(functionId, versionId, cancellationToken);
             if (version.ActiveInstances?.OrderBy(i => i.InstanceCreatedAt).FirstOrDefault() is not { } oldest)
             {
@@ -238,7 +238,7 @@ internal sealed class NvcfFunctionCommands(
         try
         {
             watcher.Stop(function);
-            using var client = NvcfEmulatorClient.Create(httpClientFactory, function.Emulator);
+            using var client = await NvcfEmulatorClient.CreateAsync(httpClientFactory, function.Emulator, cancellationToken);
             var message = operation switch
             {
                 Operation.Undeploy => await provisioner.UndeployAsync(client, function, cancellationToken),

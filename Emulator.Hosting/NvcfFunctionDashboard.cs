@@ -116,9 +116,9 @@ internal sealed class NvcfFunctionDashboard(
         });
 
     /// <summary>ACTIVE: Running, with the curl line that invokes it (by function ID) in its log and on the app host's console.</summary>
-    public Task ActiveAsync(NvcfFunctionResource function, Uri baseAddress, Guid functionId, string? placement)
+    public Task ActiveAsync(NvcfFunctionResource function, Uri baseAddress, string bearerToken, Guid functionId, string? placement)
     {
-        var curl = $"curl -X POST {InvokeUrl(baseAddress, functionId)} -H \"Authorization: Bearer {NvcfEmulatorClient.BearerToken}\" -H \"Content-Type: application/json\" -d '{{\"hello\":\"nvcf\"}}'";
+        var curl = $"curl -X POST {InvokeUrl(baseAddress, functionId)} -H \"Authorization: Bearer {bearerToken}\" -H \"Content-Type: application/json\" -d '{{\"hello\":\"nvcf\"}}'";
         NvcfLog.FunctionActive(LoggerFor(function), function.Name, curl);
         NvcfLog.FunctionActive(logger, function.Name, curl);
         return notifications.PublishUpdateAsync(function, s => s with

@@ -38,7 +38,7 @@ internal sealed class NvcfShutdownUndeployer(
     {
         try
         {
-            using var client = NvcfEmulatorClient.Create(httpClientFactory, function.Emulator);
+            using var client = await NvcfEmulatorClient.CreateAsync(httpClientFactory, function.Emulator, cancellationToken);
             if (function.FunctionId is { } functionId && function.VersionId is { } versionId)
             {
                 await client.UndeployAsync(functionId, versionId, cancellationToken);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Nvcf.Emulator.Api;
 using Nvcf.Emulator.Api.Contracts;
 using Nvcf.Emulator.Orchestration;
@@ -44,7 +45,8 @@ public static class EmulatorServiceCollectionExtensions
         }
         else
         {
-            services.AddSingleton(sp => RedisFunctionStore.Connect(redis, sp.GetRequiredService<ILogger<RedisFunctionStore>>()));
+            services.AddSingleton(sp => RedisFunctionStore.Connect(
+                redis, sp.GetRequiredService<ILogger<RedisFunctionStore>>(), sp.GetRequiredService<IOptions<EmulatorOptions>>().Value.NcaId));
             services.AddSingleton<IFunctionStore>(sp => sp.GetRequiredService<RedisFunctionStore>());
             services.AddHealthChecks().AddCheck<StateStoreHealthCheck>(StateStoreHealthCheck.Name);
         }

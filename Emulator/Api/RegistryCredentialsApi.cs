@@ -7,8 +7,8 @@ namespace Nvcf.Emulator.Api;
 
 /// <summary>
 /// Registry credential management (docs/nvcf-contract.md#registry-credentials), scope
-/// <c>manage_registry_credentials</c>: credentials the emulator uses when it pulls a function's image from their
-/// registry. Answers show everything but the secret's value.
+/// <c>manage_registry_credentials</c>: credentials the emulator uses when it pulls the image of a function of their
+/// account from their registry. A caller sees only its own account's; answers show everything but the secret's value.
 /// </summary>
 public static class RegistryCredentialsApi
 {
@@ -32,7 +32,7 @@ public static class RegistryCredentialsApi
     }
 
     /// <summary>What the registry credential handlers take.</summary>
-    public sealed record Services(RegistryCredentialService Credentials, CancellationToken Aborted)
+    public sealed record Services(RegistryCredentialService Credentials, Caller Caller, CancellationToken Aborted)
     {
         public Results<Ok<RegistryCredentialDetailsResponse>, ProblemHttpResult> Answer(Outcome<RegistryCredential> outcome) =>
             outcome.Value is { } credential
@@ -42,7 +42,7 @@ public static class RegistryCredentialsApi
 
     public static async Task<Results<Ok<RegistryCredentialDetailsResponse>, ProblemHttpResult>> AddRegistryCredential(
         AddRegistryCredentialRequest request, [AsParameters] Services s) =>
-        s.Answer(await s.Credentials.AddAsync(request, s.Aborted));
+        s.Answer(await s.Credentials.AddAsync(s.Caller.NcaId, request, s.Aborted));
 
     /// <summary>
     /// <c>artifactType</c> and <c>provisionedBy</c> take comma-separated or repeated values; every credential here is
@@ -58,21 +58,21 @@ public static class RegistryCredentialsApi
         }
 
         var credentials = provisionedBy is null || provisionedBy.Contains(RegistryCredentialDetailsDto.User)
-            ? await s.Credentials.ListAsync(types?.Select(Enum.Parse<ArtifactType>).ToHashSet(), s.Aborted)
+            ? await s.Credentials.ListAsync(s.Caller.NcaId, types?.Select(Enum.Parse<ArtifactType>).ToHashSet(), s.Aborted)
             : [];
         return TypedResults.Ok(new ListRegistryCredentialDetailsResponse([.. credentials.Select(RegistryCredentialDetailsDto.From)]));
     }
 
     public static async Task<Results<Ok<RegistryCredentialDetailsResponse>, ProblemHttpResult>> GetRegistryCredential(
         Guid registryCredentialId, [AsParameters] Services s) =>
-        s.Answer(await s.Credentials.GetAsync(registryCredentialId, s.Aborted));
+        s.Answer(await s.Credentials.GetAsync(s.Caller.NcaId, registryCredentialId, s.Aborted));
 
     public static async Task<Results<Ok<RegistryCredentialDetailsResponse>, ProblemHttpResult>> UpdateRegistryCredential(
         Guid registryCredentialId, UpdateRegistryCredentialRequest request, [AsParameters] Services s) =>
-        s.Answer(await s.Credentials.UpdateAsync(registryCredentialId, request, s.Aborted));
+        s.Answer(await s.Credentials.UpdateAsync(s.Caller.NcaId, registryCredentialId, request, s.Aborted));
 
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteRegistryCredential(Guid registryCredentialId, [AsParameters] Services s) =>
-        await s.Credentials.DeleteAsync(registryCredentialId, s.Aborted) is { } rejection ? Problems.From(rejection) : TypedResults.NoContent();
+        await s.Credentials.DeleteAsync(s.Caller.NcaId, registryCredentialId, s.Aborted) is { } rejection ? Problems.From(rejection) : TypedResults.NoContent();
 
     public static Ok<RecognizedRegistriesResponse> GetRecognizedRegistries() =>
         TypedResults.Ok(new RecognizedRegistriesResponse(RecognizedRegistries.ByArtifactType.ToDictionary(

@@ -2,13 +2,12 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Nvcf.Emulator.Api.Contracts;
 using Nvcf.Emulator.Domain;
 using Nvcf.Emulator.Orchestration;
-using Nvcf.Emulator.State;
 
 namespace Nvcf.Emulator.Api;
 
 /// <summary>
-/// Telemetries (docs/nvcf-contract.md#telemetries): the account's endpoints for functions' logs, metrics and traces,
-/// and their secrets. A function version names them in <c>telemetries</c>; its containers then export OTLP through the
+/// Telemetries (docs/nvcf-contract.md#telemetries): the caller's account's endpoints for functions' logs, metrics and
+/// traces, and their secrets; another account's answer 404 in the caller's account. A function version names them in <c>telemetries</c>; its containers then export OTLP through the
 /// emulator's relay (docs/nvcf-contract.md#telemetry-in-the-container).
 /// </summary>
 public static class TelemetriesApi
@@ -27,23 +26,23 @@ public static class TelemetriesApi
     }
 
     /// <summary>What the telemetry handlers take.</summary>
-    public sealed record Services(TelemetryService Telemetries, IFunctionStore Store, CancellationToken Aborted);
+    public sealed record Services(TelemetryService Telemetries, Caller Caller, CancellationToken Aborted);
 
     public static async Task<Results<Ok<TelemetryResponse>, ProblemHttpResult>> CreateTelemetry(TelemetryRequest request, [AsParameters] Services s) =>
-        Answer(await s.Telemetries.CreateAsync(request, s.Aborted));
+        Answer(await s.Telemetries.CreateAsync(s.Caller.NcaId, request, s.Aborted));
 
     public static async Task<Ok<ListTelemetryResponse>> ListTelemetries([AsParameters] Services s) =>
-        TypedResults.Ok(new ListTelemetryResponse([.. (await s.Store.ListTelemetriesAsync(s.Aborted)).Select(TelemetryDto.From)]));
+        TypedResults.Ok(new ListTelemetryResponse([.. (await s.Telemetries.ListAsync(s.Caller.NcaId, s.Aborted)).Select(TelemetryDto.From)]));
 
     public static async Task<Results<Ok<TelemetryResponse>, ProblemHttpResult>> GetTelemetry(Guid telemetryId, [AsParameters] Services s) =>
-        Answer(await s.Telemetries.GetAsync(telemetryId, s.Aborted));
+        Answer(await s.Telemetries.GetAsync(s.Caller.NcaId, telemetryId, s.Aborted));
 
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteTelemetry(Guid telemetryId, [AsParameters] Services s) =>
-        NoContentOr(await s.Telemetries.DeleteAsync(telemetryId, s.Aborted));
+        NoContentOr(await s.Telemetries.DeleteAsync(s.Caller.NcaId, telemetryId, s.Aborted));
 
     public static async Task<Results<NoContent, ProblemHttpResult>> UpdateTelemetrySecret(
         Guid telemetryId, UpdateTelemetrySecretRequest request, [AsParameters] Services s) =>
-        NoContentOr(await s.Telemetries.UpdateSecretAsync(telemetryId, request, s.Aborted));
+        NoContentOr(await s.Telemetries.UpdateSecretAsync(s.Caller.NcaId, telemetryId, request, s.Aborted));
 
     private static Results<Ok<TelemetryResponse>, ProblemHttpResult> Answer(Outcome<Telemetry> outcome) =>
         outcome.Value is { } telemetry ? TypedResults.Ok(new TelemetryResponse(TelemetryDto.From(telemetry))) : Problems.From(outcome.Rejection!);

@@ -12,13 +12,15 @@ public enum ArtifactType
 }
 
 /// <summary>
-/// A registry credential of the account (docs/nvcf-contract.md#registry-credentials): a user name and password for one
+/// A registry credential of an account (docs/nvcf-contract.md#registry-credentials): a user name and password for one
 /// registry host, kept as the cloud keeps it, base64 of <c>username:password</c>. The secret never leaves the emulator
 /// except in the pull that uses it.
 /// </summary>
 public sealed record RegistryCredential
 {
     public required Guid Id { get; init; }
+
+    /// <summary>The account the credential belongs to: only its keys see it, and only its functions' pulls use it.</summary>
     public required string NcaId { get; init; }
 
     /// <summary>The secret's name (<c>registryCredentialName</c>); unique per hostname.</summary>

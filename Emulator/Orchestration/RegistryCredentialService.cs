@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using Nvcf.Emulator.Api;
 using Nvcf.Emulator.Api.Contracts;
 using Nvcf.Emulator.Domain;
@@ -8,18 +7,17 @@ namespace Nvcf.Emulator.Orchestration;
 
 /// <summary>
 /// The rules of registry credential management (docs/nvcf-contract.md#registry-credentials; scope
-/// <c>manage_registry_credentials</c>): only recognized registries, a unique secret name per hostname (409), secrets
-/// in <c>username:password</c> form, no deletion while a function's image is on the credential's registry. Changes run
-/// one at a time and apply all or, with a <see cref="Rejection"/>, nothing.
+/// <c>manage_registry_credentials</c>): a credential belongs to the account that added it, and another account's
+/// answers as if it did not exist; only recognized registries, a unique secret name per hostname in the account (409),
+/// secrets in <c>username:password</c> form, no deletion while an image of the account's functions is on the
+/// credential's registry. Changes run one at a time and apply all or, with a <see cref="Rejection"/>, nothing.
 /// </summary>
-public sealed class RegistryCredentialService(IFunctionStore store, KeyedLock locks, IOptions<EmulatorOptions> options, TimeProvider time)
+public sealed class RegistryCredentialService(IFunctionStore store, KeyedLock locks, TimeProvider time)
 {
     /// <summary>The lock all credential changes share (function locks use the functions' random IDs).</summary>
     private static readonly Guid Changes = new("5e9c1c7e-0000-4000-8000-726567637264");
 
-    private string NcaId => options.Value.NcaId;
-
-    public async Task<Outcome<RegistryCredential>> AddAsync(AddRegistryCredentialRequest request, CancellationToken cancellationToken)
+    public async Task<Outcome<RegistryCredential>> AddAsync(string ncaId, AddRegistryCredentialRequest request, CancellationToken cancellationToken)
     {
         if (RegistryCredentialValidation.Validate(request) is { } error)
         {
@@ -40,11 +38,11 @@ public sealed class RegistryCredentialService(IFunctionStore store, KeyedLock lo
         }
 
         using var _ = await locks.AcquireAsync(Changes, cancellationToken);
-        var existing = await store.ListRegistryCredentialsAsync(cancellationToken);
+        var existing = await ListAsync(ncaId, null, cancellationToken);
         if (existing.Any(c => c.Hostname == hostname && c.Name == secret.Name))
         {
             return Rejection.Conflict(
-                $"Account '{NcaId}': Registry credential '{secret.Name}' for hostname '{hostname}' already exists in the account - " +
+                $"Account '{ncaId}': Registry credential '{secret.Name}' for hostname '{hostname}' already exists in the account - " +
                 "Registry credentials must have unique hostname and credential name within an account");
         }
 
@@ -52,7 +50,7 @@ public sealed class RegistryCredentialService(IFunctionStore store, KeyedLock lo
         var credential = new RegistryCredential
         {
             Id = Guid.NewGuid(),
-            NcaId = NcaId,
+            NcaId = ncaId,
             Name = secret.Name!,
             RegistryName = RecognizedRegistries.NameOf(types[0], hostname)!,
             Hostname = hostname,
@@ -67,20 +65,22 @@ public sealed class RegistryCredentialService(IFunctionStore store, KeyedLock lo
         return credential;
     }
 
-    public async Task<Outcome<RegistryCredential>> GetAsync(Guid id, CancellationToken cancellationToken) =>
-        await store.GetRegistryCredentialAsync(id, cancellationToken) is { } credential ? credential : NotFound(id);
+    public async Task<Outcome<RegistryCredential>> GetAsync(string ncaId, Guid id, CancellationToken cancellationToken) =>
+        await FindAsync(ncaId, id, cancellationToken) is { } credential ? credential : NotFound(ncaId, id);
 
-    /// <summary>The credentials holding any of <paramref name="types"/> (all when null).</summary>
-    public async Task<IReadOnlyList<RegistryCredential>> ListAsync(IReadOnlySet<ArtifactType>? types, CancellationToken cancellationToken) =>
-        [.. (await store.ListRegistryCredentialsAsync(cancellationToken)).Where(c => types is null || c.ArtifactTypes.Any(types.Contains))];
+    /// <summary>The account's credentials holding any of <paramref name="types"/> (all when null).</summary>
+    public async Task<IReadOnlyList<RegistryCredential>> ListAsync(string ncaId, IReadOnlySet<ArtifactType>? types, CancellationToken cancellationToken) =>
+        [.. (await store.ListRegistryCredentialsAsync(cancellationToken))
+            .Where(c => c.NcaId == ncaId && (types is null || c.ArtifactTypes.Any(types.Contains)))];
 
     /// <summary>Replaces the secret (and with it the credential's name) and adds artifact types.</summary>
-    public async Task<Outcome<RegistryCredential>> UpdateAsync(Guid id, UpdateRegistryCredentialRequest request, CancellationToken cancellationToken)
+    public async Task<Outcome<RegistryCredential>> UpdateAsync(
+        string ncaId, Guid id, UpdateRegistryCredentialRequest request, CancellationToken cancellationToken)
     {
         using var _ = await locks.AcquireAsync(Changes, cancellationToken);
-        if (await store.GetRegistryCredentialAsync(id, cancellationToken) is not { } current)
+        if (await FindAsync(ncaId, id, cancellationToken) is not { } current)
         {
-            return NotFound(id);
+            return NotFound(ncaId, id);
         }
 
         if (RegistryCredentialValidation.Validate(request) is { } error)
@@ -101,10 +101,10 @@ public sealed class RegistryCredentialService(IFunctionStore store, KeyedLock lo
         }
 
         if (secret is not null
-            && (await store.ListRegistryCredentialsAsync(cancellationToken)).Any(c => c.Id != id && c.Hostname == current.Hostname && c.Name == secret.Name))
+            && (await ListAsync(ncaId, null, cancellationToken)).Any(c => c.Id != id && c.Hostname == current.Hostname && c.Name == secret.Name))
         {
             return Rejection.Conflict(
-                $"Account '{NcaId}': Registry credential '{id}' with name '{secret.Name}' for hostname '{current.Hostname}' exists - " +
+                $"Account '{ncaId}': Registry credential '{id}' with name '{secret.Name}' for hostname '{current.Hostname}' exists - " +
                 "Registry credentials must have unique hostname and credential name within an account ");
         }
 
@@ -119,16 +119,16 @@ public sealed class RegistryCredentialService(IFunctionStore store, KeyedLock lo
         return updated;
     }
 
-    /// <summary>Deletes the credential unless a function's image (or chart) is on its registry; null when deleted.</summary>
-    public async Task<Rejection?> DeleteAsync(Guid id, CancellationToken cancellationToken)
+    /// <summary>Deletes the credential unless the image (or chart) of one of the account's functions is on its registry; null when deleted.</summary>
+    public async Task<Rejection?> DeleteAsync(string ncaId, Guid id, CancellationToken cancellationToken)
     {
         using var _ = await locks.AcquireAsync(Changes, cancellationToken);
-        if (await store.GetRegistryCredentialAsync(id, cancellationToken) is not { } credential)
+        if (await FindAsync(ncaId, id, cancellationToken) is not { } credential)
         {
-            return NotFound(id);
+            return NotFound(ncaId, id);
         }
 
-        var users = (await store.ListVersionsAsync(null, cancellationToken)).Where(v => Uses(v, credential)).ToList();
+        var users = (await store.ListVersionsAsync(null, cancellationToken)).Where(v => v.NcaId == ncaId && Uses(v, credential)).ToList();
         if (users.Count > 0)
         {
             return Rejection.Invalid(
@@ -149,7 +149,11 @@ public sealed class RegistryCredentialService(IFunctionStore store, KeyedLock lo
             && Uri.TryCreate(version.HelmChart, UriKind.Absolute, out var chart)
             && string.Equals(chart.Authority, credential.Hostname, StringComparison.OrdinalIgnoreCase));
 
-    private Rejection NotFound(Guid id) => Rejection.NotFound($"Registry Credential '{id}': Not found in account '{NcaId}'");
+    /// <summary>The credential if it belongs to <paramref name="ncaId"/>; another account's is not found.</summary>
+    private async Task<RegistryCredential?> FindAsync(string ncaId, Guid id, CancellationToken cancellationToken) =>
+        await store.GetRegistryCredentialAsync(id, cancellationToken) is { } credential && credential.NcaId == ncaId ? credential : null;
+
+    private static Rejection NotFound(string ncaId, Guid id) => Rejection.NotFound($"Registry Credential '{id}': Not found in account '{ncaId}'");
 
     private static ArtifactType? Unrecognized(IEnumerable<ArtifactType> types, string hostname) =>
         types.Where(t => RecognizedRegistries.NameOf(t, hostname) is null).Select(t => (ArtifactType?)t).FirstOrDefault();

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Microsoft.Extensions.Options;
 using Nvcf.Emulator.Api;
 using Nvcf.Emulator.Api.Contracts;
 using Nvcf.Emulator.Domain;
@@ -9,10 +8,11 @@ namespace Nvcf.Emulator.Orchestration;
 
 /// <summary>
 /// The rules of telemetry management (docs/nvcf-contract.md#telemetries), as the cloud's <c>TelemetryService</c> has
-/// them: names (the secret's name) are unique in the account, at most <see cref="MaxTelemetries"/> of them, and one
+/// them: a telemetry belongs to the account that created it, and another account's answers as if it did not exist;
+/// names (the secret's name) are unique in the account, at most <see cref="MaxTelemetries"/> per account, and one
 /// that a function version names cannot be deleted. Every change validates first and applies all or nothing.
 /// </summary>
-public sealed class TelemetryService(IFunctionStore store, KeyedLock locks, IOptions<EmulatorOptions> options)
+public sealed class TelemetryService(IFunctionStore store, KeyedLock locks)
 {
     /// <summary>The cloud's default <c>maxTelemetriesAllowed</c> of an account.</summary>
     public const int MaxTelemetries = 25;
@@ -22,9 +22,7 @@ public sealed class TelemetryService(IFunctionStore store, KeyedLock locks, IOpt
     /// <summary>Telemetry changes and the functions that name telemetries are serialised under this key.</summary>
     internal static readonly Guid LockKey = new("00000000-0000-4000-8000-0000007e1e00");
 
-    private string NcaId => options.Value.NcaId;
-
-    public async Task<Outcome<Telemetry>> CreateAsync(TelemetryRequest request, CancellationToken cancellationToken)
+    public async Task<Outcome<Telemetry>> CreateAsync(string ncaId, TelemetryRequest request, CancellationToken cancellationToken)
     {
         if (Validate(request, out var protocol, out var provider, out var types) is { } error)
         {
@@ -32,23 +30,24 @@ public sealed class TelemetryService(IFunctionStore store, KeyedLock locks, IOpt
         }
 
         using var _ = await locks.AcquireAsync(LockKey, cancellationToken);
-        var existing = await store.ListTelemetriesAsync(cancellationToken);
+        var existing = await ListAsync(ncaId, cancellationToken);
         if (existing.Count >= MaxTelemetries)
         {
             return Rejection.Invalid(
-                $"Account '{NcaId}': Cannot create telemetry - maximum allowed telemetries ({MaxTelemetries}) exceeded. Current count: {existing.Count}");
+                $"Account '{ncaId}': Cannot create telemetry - maximum allowed telemetries ({MaxTelemetries}) exceeded. Current count: {existing.Count}");
         }
 
         var secret = request.Secret!.ToDomain();
         if (existing.Any(t => t.Name == secret.Name))
         {
             return Rejection.Invalid(
-                $"Account '{NcaId}': Telemetry and corresponding secret with name '{secret.Name}' already exists in the account - Telemetries must have unique names within an account");
+                $"Account '{ncaId}': Telemetry and corresponding secret with name '{secret.Name}' already exists in the account - Telemetries must have unique names within an account");
         }
 
         var telemetry = new Telemetry
         {
             TelemetryId = Guid.NewGuid(),
+            NcaId = ncaId,
             Name = secret.Name,
             Endpoint = request.Endpoint!,
             Protocol = protocol,
@@ -61,20 +60,24 @@ public sealed class TelemetryService(IFunctionStore store, KeyedLock locks, IOpt
         return telemetry;
     }
 
-    public async Task<Outcome<Telemetry>> GetAsync(Guid telemetryId, CancellationToken cancellationToken) =>
-        await store.GetTelemetryAsync(telemetryId, cancellationToken) is { } telemetry ? telemetry : NotFound(telemetryId);
+    /// <summary>The account's telemetries, oldest first.</summary>
+    public async Task<IReadOnlyList<Telemetry>> ListAsync(string ncaId, CancellationToken cancellationToken) =>
+        [.. (await store.ListTelemetriesAsync(cancellationToken)).Where(t => t.NcaId == ncaId)];
 
-    /// <summary>Deletes a telemetry no function version names; else a 400 listing every version that does.</summary>
-    public async Task<Outcome<Telemetry>> DeleteAsync(Guid telemetryId, CancellationToken cancellationToken)
+    public async Task<Outcome<Telemetry>> GetAsync(string ncaId, Guid telemetryId, CancellationToken cancellationToken) =>
+        await FindAsync(store, ncaId, telemetryId, cancellationToken) is { } telemetry ? telemetry : NotFound(ncaId, telemetryId);
+
+    /// <summary>Deletes a telemetry none of the account's function versions names; else a 400 listing every version that does.</summary>
+    public async Task<Outcome<Telemetry>> DeleteAsync(string ncaId, Guid telemetryId, CancellationToken cancellationToken)
     {
         using var _ = await locks.AcquireAsync(LockKey, cancellationToken);
-        if (await store.GetTelemetryAsync(telemetryId, cancellationToken) is not { } telemetry)
+        if (await FindAsync(store, ncaId, telemetryId, cancellationToken) is not { } telemetry)
         {
-            return NotFound(telemetryId);
+            return NotFound(ncaId, telemetryId);
         }
 
         var users = (await store.ListVersionsAsync(null, cancellationToken))
-            .Where(v => v.Telemetries is { } t && (t.LogsTelemetryId == telemetryId || t.MetricsTelemetryId == telemetryId || t.TracesTelemetryId == telemetryId))
+            .Where(v => v.NcaId == ncaId && v.Telemetries is { } t && (t.LogsTelemetryId == telemetryId || t.MetricsTelemetryId == telemetryId || t.TracesTelemetryId == telemetryId))
             .Select(v => $"Telemetry '{telemetryId}': Cannot be deleted as it is in use by Function id '{v.Id}', version '{v.VersionId}' - Delete the function first to be able to delete the telemetry.")
             .ToList();
         if (users.Count > 0)
@@ -87,7 +90,8 @@ public sealed class TelemetryService(IFunctionStore store, KeyedLock locks, IOpt
     }
 
     /// <summary>Replaces a telemetry's secret value (its name stays the telemetry's name); the relay uses it at once.</summary>
-    public async Task<Outcome<Telemetry>> UpdateSecretAsync(Guid telemetryId, UpdateTelemetrySecretRequest request, CancellationToken cancellationToken)
+    public async Task<Outcome<Telemetry>> UpdateSecretAsync(
+        string ncaId, Guid telemetryId, UpdateTelemetrySecretRequest request, CancellationToken cancellationToken)
     {
         if (request.Secret is null)
         {
@@ -100,13 +104,15 @@ public sealed class TelemetryService(IFunctionStore store, KeyedLock locks, IOpt
         }
 
         var secret = request.Secret.ToDomain();
-        return await store.UpdateTelemetryAsync(telemetryId, t => t with { Secret = secret with { Name = t.Name } }, cancellationToken) is { } updated
+        using var _ = await locks.AcquireAsync(LockKey, cancellationToken);
+        return await FindAsync(store, ncaId, telemetryId, cancellationToken) is not null
+            && await store.UpdateTelemetryAsync(telemetryId, t => t with { Secret = secret with { Name = t.Name } }, cancellationToken) is { } updated
             ? updated
-            : NotFound(telemetryId);
+            : NotFound(ncaId, telemetryId);
     }
 
     /// <summary>
-    /// What the cloud checks of a new version's <c>telemetries</c>: each ID names a telemetry of the account (404) that
+    /// What the cloud checks of a new version's <c>telemetries</c>: each ID names a telemetry of the version's account (404) that
     /// carries the signal it is given for (400). Null when they are valid.
     /// </summary>
     public static async Task<Rejection?> CheckFunctionTelemetriesAsync(IFunctionStore store, string ncaId, Telemetries? telemetries, CancellationToken cancellationToken)
@@ -128,7 +134,7 @@ public sealed class TelemetryService(IFunctionStore store, KeyedLock locks, IOpt
                 continue;
             }
 
-            if (await store.GetTelemetryAsync(telemetryId, cancellationToken) is not { } telemetry)
+            if (await FindAsync(store, ncaId, telemetryId, cancellationToken) is not { } telemetry)
             {
                 return NotFound(ncaId, telemetryId);
             }
@@ -142,7 +148,9 @@ public sealed class TelemetryService(IFunctionStore store, KeyedLock locks, IOpt
         return null;
     }
 
-    private Rejection NotFound(Guid telemetryId) => NotFound(NcaId, telemetryId);
+    /// <summary>The telemetry if it belongs to <paramref name="ncaId"/>; another account's is not found.</summary>
+    private static async Task<Telemetry?> FindAsync(IFunctionStore store, string ncaId, Guid telemetryId, CancellationToken cancellationToken) =>
+        await store.GetTelemetryAsync(telemetryId, cancellationToken) is { } telemetry && telemetry.NcaId == ncaId ? telemetry : null;
 
     private static Rejection NotFound(string ncaId, Guid telemetryId) => Rejection.NotFound($"Account '{ncaId}' Telemetry '{telemetryId}': Not found");
 

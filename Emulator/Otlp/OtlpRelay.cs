@@ -61,14 +61,15 @@ public sealed class OtlpRelay(
         }
 
         return new InstanceTelemetry(
-            await ExportOfAsync(telemetries.LogsTelemetryId, cancellationToken),
-            await ExportOfAsync(telemetries.MetricsTelemetryId, cancellationToken),
-            await ExportOfAsync(telemetries.TracesTelemetryId, cancellationToken));
+            await ExportOfAsync(telemetries.LogsTelemetryId, version.NcaId, cancellationToken),
+            await ExportOfAsync(telemetries.MetricsTelemetryId, version.NcaId, cancellationToken),
+            await ExportOfAsync(telemetries.TracesTelemetryId, version.NcaId, cancellationToken));
     }
 
-    private async Task<TelemetryExport?> ExportOfAsync(Guid? telemetryId, CancellationToken cancellationToken)
+    /// <summary>Where a signal goes: a telemetry of the function's own account, never another's.</summary>
+    private async Task<TelemetryExport?> ExportOfAsync(Guid? telemetryId, string ncaId, CancellationToken cancellationToken)
     {
-        if (telemetryId is not { } id || await store.GetTelemetryAsync(id, cancellationToken) is not { } telemetry)
+        if (telemetryId is not { } id || await store.GetTelemetryAsync(id, cancellationToken) is not { } telemetry || telemetry.NcaId != ncaId)
         {
             return null;
         }

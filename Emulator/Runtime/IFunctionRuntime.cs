@@ -59,6 +59,10 @@ public sealed record InstanceSpec
     public required Guid VersionId { get; init; }
     public required Guid DeploymentId { get; init; }
     public required string FunctionName { get; init; }
+
+    /// <summary>The function's account: a pull of <see cref="Image"/> uses its registry credentials.</summary>
+    public required string NcaId { get; init; }
+
     public required string Image { get; init; }
 
     /// <summary>The command line that replaces the image's CMD (<c>containerArgs</c>), or null.</summary>
@@ -105,6 +109,7 @@ public sealed record InstanceSpec
         VersionId = version.VersionId,
         DeploymentId = deployment.DeploymentId,
         FunctionName = version.Name,
+        NcaId = version.NcaId,
         Image = version.ContainerImage ?? throw new InvalidOperationException("Only container functions have instances."),
         Args = version.ContainerArgs,
         Environment = InstanceEnvironment.For(version, spec, id, telemetry),

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using Nvcf.Emulator.Diagnostics;
 using Nvcf.Emulator.Domain;
 using StackExchange.Redis;
@@ -33,6 +34,7 @@ public sealed class RedisFunctionStore : IFunctionStore, IDisposable
         IgnoreReadOnlyProperties = true,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         Converters = { new JsonStringEnumConverter() },
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { OwnerMayBeMissing } },
     };
 
     private readonly IConnectionMultiplexer _redis;
@@ -42,13 +44,19 @@ public sealed class RedisFunctionStore : IFunctionStore, IDisposable
     private readonly RedisKey _registryCredentials;
     private readonly RedisKey _telemetries;
     private readonly RedisKey _stateId;
+    private readonly string _defaultNcaId;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _disposed = new();
     private string? _outage;
     private int _probing;
 
-    public RedisFunctionStore(IConnectionMultiplexer redis, string prefix = DefaultPrefix, bool ownsConnection = false, ILogger? logger = null)
+    /// <param name="defaultNcaId">
+    /// The account of registry credentials and telemetries stored before they had one (<c>Emulator:NcaId</c>).
+    /// </param>
+    public RedisFunctionStore(
+        IConnectionMultiplexer redis, string prefix = DefaultPrefix, bool ownsConnection = false, ILogger? logger = null, string? defaultNcaId = null)
     {
+        _defaultNcaId = defaultNcaId ?? new EmulatorOptions().NcaId;
         _redis = redis;
         _ownsConnection = ownsConnection;
         _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
@@ -68,7 +76,7 @@ public sealed class RedisFunctionStore : IFunctionStore, IDisposable
     /// is not there yet is fine: the connection keeps retrying, and calls fail with
     /// <see cref="StoreUnavailableException"/> until it answers.
     /// </summary>
-    public static RedisFunctionStore Connect(string connectionString, ILogger? logger = null)
+    public static RedisFunctionStore Connect(string connectionString, ILogger? logger = null, string? defaultNcaId = null)
     {
         var configuration = ConfigurationOptions.Parse(connectionString);
         RequirePasswordOffLoopback(configuration);
@@ -86,7 +94,7 @@ public sealed class RedisFunctionStore : IFunctionStore, IDisposable
             }
         }
 
-        return new RedisFunctionStore(ConnectionMultiplexer.Connect(configuration), ownsConnection: true, logger: logger);
+        return new RedisFunctionStore(ConnectionMultiplexer.Connect(configuration), ownsConnection: true, logger: logger, defaultNcaId: defaultNcaId);
     }
 
     /// <summary>
@@ -360,7 +368,33 @@ public sealed class RedisFunctionStore : IFunctionStore, IDisposable
 
     private static RedisValue Write<T>(T value) => JsonSerializer.Serialize(value, Json);
 
-    private static T? Read<T>(RedisValue value)
+    /// <summary>
+    /// The stored value; a registry credential or telemetry stored without <c>ncaId</c> (before accounts) reads back as
+    /// the default account's.
+    /// </summary>
+    private T? Read<T>(RedisValue value)
         where T : class =>
-        value.IsNullOrEmpty ? null : JsonSerializer.Deserialize<T>((string)value!, Json);
+        (value.IsNullOrEmpty ? null : JsonSerializer.Deserialize<T>((string)value!, Json)) switch
+        {
+            Telemetry { NcaId: null } telemetry => (T)(object)(telemetry with { NcaId = _defaultNcaId }),
+            RegistryCredential { NcaId: null } credential => (T)(object)(credential with { NcaId = _defaultNcaId }),
+            var read => read,
+        };
+
+    /// <summary>Lets <c>ncaId</c> of a registry credential or telemetry be absent (records written before accounts).</summary>
+    private static void OwnerMayBeMissing(JsonTypeInfo type)
+    {
+        if (type.Type != typeof(Telemetry) && type.Type != typeof(RegistryCredential))
+        {
+            return;
+        }
+
+        foreach (var property in type.Properties)
+        {
+            if (property.Name == "ncaId")
+            {
+                property.IsRequired = false;
+            }
+        }
+    }
 }

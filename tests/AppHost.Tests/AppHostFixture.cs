@@ -33,6 +33,12 @@ public sealed class AppHostFixture : IAsyncLifetime
     /// <summary>The dashboard's OTLP API key as the app host is given it here.</summary>
     public const string OtlpApiKey = "fixture-otlp-key";
 
+    /// <summary>
+    /// The emulator's API key, given with <c>WithApiKey</c> (as a secret parameter): the integration deploys every function
+    /// with it, and the tests and the discovery client call the emulator with it.
+    /// </summary>
+    public const string ApiKey = "fixture-api-key";
+
     /// <summary>A function added here whose Dockerfile does not exist: its build must fail.</summary>
     public const string BrokenBuildFunctionName = "broken-build";
 
@@ -57,7 +63,10 @@ public sealed class AppHostFixture : IAsyncLifetime
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(cancellationToken);
         builder.Configuration["ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL"] = (await Dashboard.StartAsync()).ToString();
         builder.Configuration["AppHost:OtlpApiKey"] = OtlpApiKey;
-        var emulator = builder.CreateResourceBuilder(builder.Resources.OfType<NvcfEmulatorResource>().Single(r => r.Name == EmulatorName));
+        var emulator = builder.CreateResourceBuilder(builder.Resources.OfType<NvcfEmulatorResource>().Single(r => r.Name == EmulatorName))
+            .WithApiKey(builder.AddParameter("nvcf-api-key", ApiKey, secret: true));
+        builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "discovery-client"))
+            .WithEnvironment("Nvcf__ApiKey", ApiKey);
         emulator.AddNvcfFunction(MissingImageFunctionName, "nvcf-samples/does-not-exist:latest");
         emulator.AddNvcfFunction(RefusedFunctionName, "nvcf-samples/echo:latest").WithEnvironment("NOT-A-NAME", "x")
             .AddVersion(RefusedVersionName);

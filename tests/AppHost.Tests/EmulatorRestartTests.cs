@@ -30,7 +30,7 @@ public sealed class EmulatorRestartTests(AppHostFixture fixture)
         var functionId = Property(echo, NvcfFunctionProperties.FunctionId);
         var versionId = Property(echo, NvcfFunctionProperties.VersionId);
         using var client = fixture.App.CreateHttpClient(AppHostFixture.EmulatorName);
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "test");
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AppHostFixture.ApiKey);
         var versionPath = $"/v2/nvcf/functions/{functionId}/versions/{versionId}";
         var before = await LocationsAsync(client, versionPath, cancellationToken);
         Assert.NotEmpty(before);

@@ -19,7 +19,7 @@ public sealed class FunctionCommandTests(AppHostFixture fixture)
         const string name = AppHostFixture.DockerfileFunctionName;
         var (functionId, versionId) = Ids(name);
         using var client = fixture.App.CreateHttpClient(AppHostFixture.EmulatorName);
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "test");
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AppHostFixture.ApiKey);
         var deploymentPath = $"/v2/nvcf/deployments/functions/{functionId}/versions/{versionId}";
         var versionPath = $"/v2/nvcf/functions/{functionId}/versions/{versionId}";
 
@@ -74,7 +74,7 @@ public sealed class FunctionCommandTests(AppHostFixture fixture)
         await fixture.Notifications.WaitForResourceAsync(name, KnownResourceStates.Running, cancellationToken);
         var (functionId, versionId) = Ids(name);
         using var client = fixture.App.CreateHttpClient(AppHostFixture.EmulatorName);
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "test");
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AppHostFixture.ApiKey);
         var versionPath = $"/v2/nvcf/functions/{functionId}/versions/{versionId}";
         var before = await LocationsAsync(client, versionPath, cancellationToken);
         Assert.NotEmpty(before);
@@ -100,7 +100,7 @@ public sealed class FunctionCommandTests(AppHostFixture fixture)
         await fixture.Notifications.WaitForResourceAsync(name, KnownResourceStates.Running, cancellationToken);
         var (functionId, versionId) = Ids(name);
         using var client = fixture.App.CreateHttpClient(AppHostFixture.EmulatorName);
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "test");
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AppHostFixture.ApiKey);
         var versionPath = $"/v2/nvcf/functions/{functionId}/versions/{versionId}";
         var before = await InstancesAsync(client, versionPath, cancellationToken);
         Assert.NotEmpty(before);

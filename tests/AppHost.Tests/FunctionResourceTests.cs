@@ -40,7 +40,7 @@ public sealed class FunctionResourceTests(AppHostFixture fixture)
         {
             Content = JsonContent.Create(body),
         };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "test");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AppHostFixture.ApiKey);
         using var response = await client.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -79,7 +79,7 @@ public sealed class FunctionResourceTests(AppHostFixture fixture)
         {
             Content = JsonContent.Create(new JsonObject { ["log"] = "me" }),
         };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "test");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AppHostFixture.ApiKey);
         using var response = await client.SendAsync(request, cancellationToken);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
 

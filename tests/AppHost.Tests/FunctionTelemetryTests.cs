@@ -15,7 +15,7 @@ public sealed class FunctionTelemetryTests(AppHostFixture fixture)
         Assert.Equal(KnownResourceStates.Running, traced.Snapshot.State?.Text);
         var functionId = traced.Snapshot.Properties.Single(p => p.Name == NvcfFunctionProperties.FunctionId).Value as string;
         using var client = fixture.App.CreateHttpClient(AppHostFixture.EmulatorName);
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "test");
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AppHostFixture.ApiKey);
 
         using var response = await client.PostAsync($"/v2/nvcf/pexec/functions/{functionId}", new StringContent("{}"));
         var seen = (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('=', 2))

@@ -101,7 +101,7 @@ public sealed class FunctionVersionTests(AppHostFixture fixture)
     private HttpClient Client()
     {
         var client = fixture.App.CreateHttpClient(AppHostFixture.EmulatorName);
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "test");
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AppHostFixture.ApiKey);
         return client;
     }
 

@@ -179,6 +179,32 @@ public sealed class IntegrationModelTests
     }
 
     /// <summary>A builder for this repository's app host assembly, which names the emulator it runs.</summary>
+    [Fact]
+    public async Task WithApiKeyPassesTheKeyToTheEmulatorAndTheLastOneGivenWins()
+    {
+        var builder = Builder();
+        var parameter = builder.AddParameter("key", "from-parameter", secret: true);
+
+        var emulator = builder.AddNvcfEmulator("nvcf").WithApiKey(parameter);
+        var fromParameter = Assert.Single(emulator.Resource.Annotations.OfType<NvcfApiKeyAnnotation>());
+        Assert.True(fromParameter.IsSecret);
+        Assert.Equal([parameter.Resource], fromParameter.Key.ValueProviders);
+
+        emulator.WithApiKey("second");
+        // The environment as the callbacks write it (resolving all of it would wait for endpoints that are never allocated here).
+        var environment = new EnvironmentCallbackContext(builder.ExecutionContext);
+        foreach (var callback in emulator.Resource.Annotations.OfType<EnvironmentCallbackAnnotation>())
+        {
+            await callback.Callback(environment);
+        }
+
+        var key = Assert.IsType<ReferenceExpression>(environment.EnvironmentVariables["Emulator__ApiKeys__0"]);
+        Assert.Equal("second", await key.GetValueAsync(CancellationToken.None));
+        var literal = Assert.Single(emulator.Resource.Annotations.OfType<NvcfApiKeyAnnotation>());
+        Assert.False(literal.IsSecret);
+        Assert.Equal("second", await literal.Key.GetValueAsync(CancellationToken.None));
+    }
+
     private static IDistributedApplicationBuilder Builder() =>
         DistributedApplication.CreateBuilder(new DistributedApplicationOptions { AssemblyName = AppHostAssemblyName, Args = [] });
 }

@@ -73,7 +73,7 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
             throw new InstanceStartException(gpu.Refusal);
         }
 
-        var image = await ResolveImageAsync(spec.Image, cancellationToken);
+        var image = await ResolveImageAsync(spec.Image, spec.NcaId, cancellationToken);
         var name = ContainerName(spec);
         var assignment = _gpus.Allocate(name, spec.GpuCount, gpu.Gpus);
         if (assignment.Shared)
@@ -568,7 +568,7 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
         };
     }
 
-    private async Task<ImageInspectResponse> ResolveImageAsync(string image, CancellationToken cancellationToken)
+    private async Task<ImageInspectResponse> ResolveImageAsync(string image, string ncaId, CancellationToken cancellationToken)
     {
         try
         {
@@ -584,7 +584,7 @@ public sealed class DockerFunctionRuntime : IFunctionRuntime, IDisposable
             throw new InstanceStartException($"Image '{image}' was refused by the Docker engine: {EngineMessage(e)}", e);
         }
 
-        var auth = await _registryAuth.ResolveAsync(image, cancellationToken);
+        var auth = await _registryAuth.ResolveAsync(image, ncaId, cancellationToken);
         if (auth is { Source: var source })
         {
             _logger.ImagePullingWithCredentials(image, source);

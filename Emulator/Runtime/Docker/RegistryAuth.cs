@@ -11,7 +11,7 @@ namespace Nvcf.Emulator.Runtime.Docker;
 
 /// <summary>
 /// The credentials a pull of an image sends to its registry (docs/nvcf-contract.md#registry-credentials): a registry
-/// credential stored for that hostname (the newest), else what the Docker CLI would use: in
+/// credential the function's account stored for that hostname (the newest), else what the Docker CLI would use: in
 /// <c>config.json</c> of <see cref="DockerRuntimeOptions.ConfigDirectory"/> (<c>DOCKER_CONFIG</c>, <c>~/.docker</c>),
 /// the registry's credential helper (<c>credHelpers</c>), the store (<c>credsStore</c>), then its <c>auths</c> entry
 /// (<c>auth</c> as base64 <c>user:password</c>, or <c>identitytoken</c>). Null when there are none: an anonymous pull.
@@ -20,12 +20,15 @@ public sealed class RegistryAuth(IFunctionStore store, IOptions<DockerRuntimeOpt
 {
     private static readonly TimeSpan HelperTimeout = TimeSpan.FromSeconds(10);
 
-    /// <summary>Where the user's credentials for <paramref name="image"/> come from, and the credentials; null for none.</summary>
-    public async Task<(AuthConfig Auth, string Source)?> ResolveAsync(string image, CancellationToken cancellationToken)
+    /// <summary>
+    /// Where the credentials for <paramref name="image"/> of a function of account <paramref name="ncaId"/> come from,
+    /// and the credentials; null for none. Other accounts' credentials are never used.
+    /// </summary>
+    public async Task<(AuthConfig Auth, string Source)?> ResolveAsync(string image, string ncaId, CancellationToken cancellationToken)
     {
         var registry = RecognizedRegistries.RegistryOf(image);
         var stored = (await store.ListRegistryCredentialsAsync(cancellationToken))
-            .Where(c => c.ArtifactTypes.Contains(ArtifactType.Container) && RecognizedRegistries.SameRegistry(c.Hostname, registry))
+            .Where(c => c.NcaId == ncaId && c.ArtifactTypes.Contains(ArtifactType.Container) && RecognizedRegistries.SameRegistry(c.Hostname, registry))
             .MaxBy(c => c.LastUpdatedAt);
         if (stored is not null)
         {

@@ -47,6 +47,7 @@ public class RedisFunctionStoreTests(RedisFixture redis) : IClassFixture<RedisFi
         var telemetry = new Telemetry
         {
             TelemetryId = Guid.NewGuid(),
+            NcaId = "nca-b",
             Name = "collector",
             Endpoint = "https://collector.example.com:4318",
             Protocol = TelemetryProtocol.Grpc,
@@ -64,6 +65,7 @@ public class RedisFunctionStoreTests(RedisFixture redis) : IClassFixture<RedisFi
         Assert.Equal(TelemetryProvider.OtelCollector, read.Provider);
         Assert.Equal([TelemetryType.Traces, TelemetryType.Logs], read.Types);
         Assert.Equal(telemetry.Secret, read.Secret);
+        Assert.Equal("nca-b", read.NcaId);
         Assert.Equal(telemetry.TelemetryId, Assert.Single(await _store.ListTelemetriesAsync()).TelemetryId);
 
         var updated = await _store.UpdateTelemetryAsync(telemetry.TelemetryId, t => t with { Secret = new Secret("collector", "token") });
@@ -74,6 +76,60 @@ public class RedisFunctionStoreTests(RedisFixture redis) : IClassFixture<RedisFi
         Assert.Null(await _store.GetTelemetryAsync(telemetry.TelemetryId));
         Assert.Null(await _store.UpdateTelemetryAsync(telemetry.TelemetryId, t => t));
         Assert.Empty(await _store.ListTelemetriesAsync());
+    }
+
+    [Fact]
+    public async Task ATelemetryOrRegistryCredentialStoredWithoutAnAccountReadsBackAsTheDefaultAccounts()
+    {
+        var prefix = $"test-{Guid.NewGuid():N}:";
+        var store = new RedisFunctionStore(redis.Connection, prefix, defaultNcaId: "nca-default");
+        var telemetry = new Telemetry
+        {
+            TelemetryId = Guid.NewGuid(),
+            NcaId = "nca-b",
+            Name = "collector",
+            Endpoint = "https://collector.example.com:4318",
+            Protocol = TelemetryProtocol.Http,
+            Provider = TelemetryProvider.OtelCollector,
+            Types = [TelemetryType.Traces],
+            Secret = new Secret("collector", "token"),
+            CreatedAt = DateTime.UtcNow,
+        };
+        var credential = new RegistryCredential
+        {
+            Id = Guid.NewGuid(),
+            NcaId = "nca-b",
+            Name = "pull",
+            RegistryName = "NGC Private Registry",
+            Hostname = "nvcr.io",
+            ArtifactTypes = [ArtifactType.Container],
+            Secret = Convert.ToBase64String("$oauthtoken:key"u8),
+            CreatedAt = DateTime.UtcNow,
+            LastUpdatedAt = DateTime.UtcNow,
+        };
+        await store.AddTelemetryAsync(telemetry);
+        await store.SaveRegistryCredentialAsync(credential);
+        Assert.Equal("nca-b", (await store.GetTelemetryAsync(telemetry.TelemetryId))!.NcaId);
+        Assert.Equal("nca-b", (await store.GetRegistryCredentialAsync(credential.Id))!.NcaId);
+
+        // Both written without "ncaId", as by an emulator before accounts.
+        var database = redis.Connection.GetDatabase();
+        foreach (var (hash, id) in new[] { ("telemetries", telemetry.TelemetryId), ("registry-credentials", credential.Id) })
+        {
+            var json = JsonNode.Parse((string)(await database.HashGetAsync(prefix + hash, id.ToString("N")))!)!.AsObject();
+            Assert.True(json.Remove("ncaId"));
+            await database.HashSetAsync(prefix + hash, id.ToString("N"), json.ToJsonString());
+        }
+
+        Assert.Equal("nca-default", (await store.GetTelemetryAsync(telemetry.TelemetryId))!.NcaId);
+        Assert.Equal("nca-default", Assert.Single(await store.ListTelemetriesAsync()).NcaId);
+        Assert.Equal("nca-default", (await store.GetRegistryCredentialAsync(credential.Id))!.NcaId);
+        Assert.Equal("nca-default", Assert.Single(await store.ListRegistryCredentialsAsync()).NcaId);
+
+        // An update keeps the account it was read with.
+        var updated = await store.UpdateTelemetryAsync(telemetry.TelemetryId, t => t with { Secret = new Secret("collector", "new") });
+        Assert.Equal("nca-default", updated!.NcaId);
+        Assert.Equal("nca-default", (await new RedisFunctionStore(redis.Connection, prefix).GetTelemetryAsync(telemetry.TelemetryId))!.NcaId);
     }
 
     [Fact]

@@ -11,6 +11,8 @@ namespace Nvcf.Emulator.Tests.Unit;
 /// <summary>Which credentials a pull sends: a stored registry credential, else the Docker client's configuration.</summary>
 public sealed class RegistryAuthTests : IDisposable
 {
+    private const string Account = "local-nca-id";
+
     private readonly string _config = Directory.CreateTempSubdirectory("nvcf-docker-config-").FullName;
     private readonly InMemoryFunctionStore _store = new();
     private readonly RegistryAuth _auth;
@@ -22,7 +24,7 @@ public sealed class RegistryAuthTests : IDisposable
 
     [Fact]
     public async Task WithoutStoredCredentialsOrAConfigFileThePullIsAnonymous() =>
-        Assert.Null(await _auth.ResolveAsync("nvcr.io/org/image:1", CancellationToken.None));
+        Assert.Null(await _auth.ResolveAsync("nvcr.io/org/image:1", Account, CancellationToken.None));
 
     [Fact]
     public async Task TheNewestStoredCredentialForTheImagesRegistryWinsOverTheConfigFile()
@@ -32,12 +34,27 @@ public sealed class RegistryAuthTests : IDisposable
         await _store.SaveRegistryCredentialAsync(Credential("nvcr.io", "$oauthtoken:new-key", DateTime.UtcNow));
         await _store.SaveRegistryCredentialAsync(Credential("docker.io", "other:registry", DateTime.UtcNow.AddMinutes(1)));
 
-        var (auth, source) = (await _auth.ResolveAsync("nvcr.io/org/image:1", CancellationToken.None))!.Value;
+        var (auth, source) = (await _auth.ResolveAsync("nvcr.io/org/image:1", Account, CancellationToken.None))!.Value;
 
         Assert.Equal("$oauthtoken", auth.Username);
         Assert.Equal("new-key", auth.Password);
         Assert.Equal("nvcr.io", auth.ServerAddress);
         Assert.StartsWith("registry credential", source);
+    }
+
+    [Fact]
+    public async Task AnotherAccountsCredentialIsNeverSentTheConfigFileIsUsedInstead()
+    {
+        WriteConfig(new JsonObject { ["auths"] = new JsonObject { ["nvcr.io"] = new JsonObject { ["auth"] = Base64("from:config") } } });
+        await _store.SaveRegistryCredentialAsync(Credential("nvcr.io", "$oauthtoken:b-key", DateTime.UtcNow) with { NcaId = "nca-b" });
+
+        var (auth, source) = (await _auth.ResolveAsync("nvcr.io/org/image:1", Account, CancellationToken.None))!.Value;
+        Assert.Equal("from", auth.Username);
+        Assert.Equal(Path.Combine(_config, "config.json"), source);
+
+        var (own, ownSource) = (await _auth.ResolveAsync("nvcr.io/org/image:1", "nca-b", CancellationToken.None))!.Value;
+        Assert.Equal("b-key", own.Password);
+        Assert.StartsWith("registry credential", ownSource);
     }
 
     [Theory]
@@ -49,7 +66,7 @@ public sealed class RegistryAuthTests : IDisposable
     {
         WriteConfig(new JsonObject { ["auths"] = new JsonObject { [key] = new JsonObject { ["auth"] = Base64("me:pass:word") } } });
 
-        var (auth, source) = (await _auth.ResolveAsync(image, CancellationToken.None))!.Value;
+        var (auth, source) = (await _auth.ResolveAsync(image, Account, CancellationToken.None))!.Value;
 
         Assert.Equal("me", auth.Username);
         Assert.Equal("pass:word", auth.Password);
@@ -61,7 +78,7 @@ public sealed class RegistryAuthTests : IDisposable
     {
         WriteConfig(new JsonObject { ["auths"] = new JsonObject { ["myregistry.azurecr.io"] = new JsonObject { ["identitytoken"] = "refresh-token" } } });
 
-        var (auth, _) = (await _auth.ResolveAsync("myregistry.azurecr.io/app:1", CancellationToken.None))!.Value;
+        var (auth, _) = (await _auth.ResolveAsync("myregistry.azurecr.io/app:1", Account, CancellationToken.None))!.Value;
 
         Assert.Equal("refresh-token", auth.IdentityToken);
         Assert.Null(auth.Password);
@@ -72,7 +89,7 @@ public sealed class RegistryAuthTests : IDisposable
     {
         WriteConfig(new JsonObject { ["auths"] = new JsonObject { ["nvcr.io"] = new JsonObject { ["auth"] = Base64("a:b") } } });
 
-        Assert.Null(await _auth.ResolveAsync("registry.example.com/app", CancellationToken.None));
+        Assert.Null(await _auth.ResolveAsync("registry.example.com/app", Account, CancellationToken.None));
     }
 
     [Fact]
@@ -102,14 +119,14 @@ public sealed class RegistryAuthTests : IDisposable
         Environment.SetEnvironmentVariable("PATH", bin + Path.PathSeparator + path);
         try
         {
-            var hub = (await _auth.ResolveAsync("busybox:1.36", CancellationToken.None))!.Value.Auth;
+            var hub = (await _auth.ResolveAsync("busybox:1.36", Account, CancellationToken.None))!.Value.Auth;
             Assert.Equal(("hub-user", "hub-secret", "https://index.docker.io/v1/"), (hub.Username, hub.Password, hub.ServerAddress));
 
-            var token = (await _auth.ResolveAsync("token.example.com/app", CancellationToken.None))!.Value.Auth;
+            var token = (await _auth.ResolveAsync("token.example.com/app", Account, CancellationToken.None))!.Value.Auth;
             Assert.Equal("identity", token.IdentityToken);
 
             // The helper knows nothing of this registry: the file's entry is used.
-            var fallback = (await _auth.ResolveAsync("fallback.example.com/app", CancellationToken.None))!.Value.Auth;
+            var fallback = (await _auth.ResolveAsync("fallback.example.com/app", Account, CancellationToken.None))!.Value.Auth;
             Assert.Equal(("file", "entry"), (fallback.Username, fallback.Password));
         }
         finally
@@ -161,7 +178,7 @@ public sealed class RegistryAuthTests : IDisposable
     private static RegistryCredential Credential(string hostname, string userAndPassword, DateTime updated) => new()
     {
         Id = Guid.NewGuid(),
-        NcaId = "local-nca-id",
+        NcaId = Account,
         Name = "c-" + Guid.NewGuid().ToString("N")[..6],
         RegistryName = "r",
         Hostname = hostname,
