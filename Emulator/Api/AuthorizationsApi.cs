@@ -36,9 +36,7 @@ public static class AuthorizationsApi
     public sealed record Services(SharingService Sharing, Caller Caller, CancellationToken Aborted)
     {
         public static Results<Ok<AuthorizedPartiesResponse>, ProblemHttpResult> Answer(Outcome<SharedParties> outcome) =>
-            outcome.Value is { } shared
-                ? TypedResults.Ok(new AuthorizedPartiesResponse(AuthorizedPartiesByFunctionDto.From(shared)))
-                : Problems.From(outcome.Rejection!);
+            Problems.OkOr(outcome, shared => new AuthorizedPartiesResponse(AuthorizedPartiesByFunctionDto.From(shared)));
     }
 
     public static async Task<Results<Ok<AuthorizedPartiesResponse>, ProblemHttpResult>> Share(
@@ -50,13 +48,10 @@ public static class AuthorizationsApi
         Services.Answer(await s.Sharing.ShareAsync(s.Caller.NcaId, functionId, versionId, request, s.Aborted));
 
     /// <summary>Every version with its accounts, the function's and the version's together.</summary>
-    public static async Task<Results<Ok<ListAuthorizedPartiesResponse>, ProblemHttpResult>> List(Guid functionId, [AsParameters] Services s)
-    {
-        var outcome = await s.Sharing.ListAsync(s.Caller.NcaId, functionId, s.Aborted);
-        return outcome.Value is { } versions
-            ? TypedResults.Ok(new ListAuthorizedPartiesResponse([.. versions.Select(AuthorizedPartiesByFunctionDto.From)]))
-            : Problems.From(outcome.Rejection!);
-    }
+    public static async Task<Results<Ok<ListAuthorizedPartiesResponse>, ProblemHttpResult>> List(Guid functionId, [AsParameters] Services s) =>
+        Problems.OkOr(
+            await s.Sharing.ListAsync(s.Caller.NcaId, functionId, s.Aborted),
+            versions => new ListAuthorizedPartiesResponse([.. versions.Select(AuthorizedPartiesByFunctionDto.From)]));
 
     public static async Task<Results<Ok<AuthorizedPartiesResponse>, ProblemHttpResult>> Get(Guid functionId, Guid versionId, [AsParameters] Services s) =>
         Services.Answer(await s.Sharing.GetAsync(s.Caller.NcaId, functionId, versionId, s.Aborted));

@@ -70,8 +70,6 @@ public static class DeploymentsApi
         Guid functionId, Guid versionId, bool? graceful, [AsParameters] Services s)
     {
         var outcome = await s.Deployments.UndeployAsync(s.Caller.NcaId, functionId, versionId, graceful ?? false, s.Aborted);
-        return outcome.Value is { } undeployed
-            ? TypedResults.Ok(new FunctionResponse(FunctionsApi.ToDto(undeployed, s.Orchestrator)))
-            : Problems.From(outcome.Rejection!);
+        return Problems.OkOr(outcome, undeployed => new FunctionResponse(FunctionsApi.ToDto(undeployed, s.Orchestrator)));
     }
 }

@@ -45,9 +45,7 @@ public static class FunctionsApi
     public sealed record Services(FunctionService Functions, DeploymentOrchestrator Orchestrator, Caller Caller, CancellationToken Aborted)
     {
         public Results<Ok<FunctionResponse>, ProblemHttpResult> Answer(Outcome<FunctionVersion> outcome, bool withInstances = true) =>
-            outcome.Value is { } version
-                ? TypedResults.Ok(new FunctionResponse(withInstances ? Dto(version) : FunctionDto.From(version)))
-                : Problems.From(outcome.Rejection!);
+            Problems.OkOr(outcome, version => new FunctionResponse(withInstances ? Dto(version) : FunctionDto.From(version)));
 
         /// <summary>
         /// A version as the caller sees it: its own with its instances (given a key with <c>list_functions_details</c>),

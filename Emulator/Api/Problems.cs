@@ -31,6 +31,11 @@ public static class Problems
         _ => BadRequest(rejection.Detail),
     };
 
+    /// <summary>A control-plane <see cref="Outcome{T}"/> as HTTP: 200 with <paramref name="answer"/> of its value, or its rejection's problem.</summary>
+    public static Results<Ok<TResponse>, ProblemHttpResult> OkOr<T, TResponse>(Outcome<T> outcome, Func<T, TResponse> answer)
+        where T : notnull =>
+        outcome.Value is { } value ? TypedResults.Ok(answer(value)) : From(outcome.Rejection!);
+
     /// <summary>An invocation's <see cref="Rejected"/> as HTTP: the problem of the platform, the function or its connection.</summary>
     public static ProblemHttpResult From(Rejected rejected) => TypedResults.Problem(Details(rejected));
 

@@ -35,9 +35,7 @@ public static class RegistryCredentialsApi
     public sealed record Services(RegistryCredentialService Credentials, Caller Caller, CancellationToken Aborted)
     {
         public Results<Ok<RegistryCredentialDetailsResponse>, ProblemHttpResult> Answer(Outcome<RegistryCredential> outcome) =>
-            outcome.Value is { } credential
-                ? TypedResults.Ok(new RegistryCredentialDetailsResponse(RegistryCredentialDetailsDto.From(credential)))
-                : Problems.From(outcome.Rejection!);
+            Problems.OkOr(outcome, credential => new RegistryCredentialDetailsResponse(RegistryCredentialDetailsDto.From(credential)));
     }
 
     public static async Task<Results<Ok<RegistryCredentialDetailsResponse>, ProblemHttpResult>> AddRegistryCredential(

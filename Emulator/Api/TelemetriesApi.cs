@@ -45,7 +45,7 @@ public static class TelemetriesApi
         NoContentOr(await s.Telemetries.UpdateSecretAsync(s.Caller.NcaId, telemetryId, request, s.Aborted));
 
     private static Results<Ok<TelemetryResponse>, ProblemHttpResult> Answer(Outcome<Telemetry> outcome) =>
-        outcome.Value is { } telemetry ? TypedResults.Ok(new TelemetryResponse(TelemetryDto.From(telemetry))) : Problems.From(outcome.Rejection!);
+        Problems.OkOr(outcome, telemetry => new TelemetryResponse(TelemetryDto.From(telemetry)));
 
     private static Results<NoContent, ProblemHttpResult> NoContentOr(Outcome<Telemetry> outcome) =>
         outcome.Rejection is { } rejection ? Problems.From(rejection) : TypedResults.NoContent();
