@@ -12,6 +12,7 @@
 #
 # Usage: eng/bench.sh [--client wrk|dotnet] [--smoke] [harness options...]   e.g. eng/bench.sh --rounds 8
 #   --smoke   one 1 s round per target and test, no warm-up, no goal judged: checks that the harness still works
+#   --profile after the rounds, where the emulator's CPU goes (perf; installed with apt-get if missing)
 #   NVCF_BENCH_NO_BUILD=1   don't build the emulator and the harness (use the Release builds already there)
 #   eng/bench.sh --help lists the harness's options.
 # Exit status: the harness's: 0 measured (goals not met are reported, not failures), 1 failed (setup, or any answer
@@ -26,6 +27,7 @@ harness=benchmarks/Invocation/bin/Release/net10.0/Invocation.Benchmarks.dll
 native_source=benchmarks/native-echo/echo.c
 
 help=0
+profile=0
 client=wrk
 image_given=0
 expect_client=0
@@ -41,6 +43,7 @@ for arg in "$@"; do
     --client=*) client=${arg#--client=} ;;
     --image | --image=*) image_given=1 ;;
     --pending | --pending=*) client=dotnet ;; # the pending mode uses the echo sample's X-Echo-Delay-Ms
+    --profile) profile=1 ;;
     esac
 done
 case $client in
@@ -92,6 +95,10 @@ if [[ $client == wrk ]]; then
     if ! command -v wrk >/dev/null 2>&1; then
         echo "bench: wrk is missing (the default load generator; --client dotnet needs none)"
         apt_install wrk
+    fi
+    if ((profile == 1)) && ! command -v perf >/dev/null 2>&1; then
+        echo "bench: perf is missing (--profile)"
+        apt_install linux-perf
     fi
     docker info >/dev/null 2>&1 || die "the Docker engine doesn't answer; run eng/setup.sh"
     if ((image_given == 0)); then

@@ -35,6 +35,9 @@ internal sealed class BenchOptions
                               echo, nvcf-bench/native-echo:<hash>, to the wrk client)
           --emulator-arg ARG  extra argument for the emulator this harness starts (repeatable),
                               e.g. --emulator-arg --Logging:LogLevel:Default=Warning
+          --profile           wrk: after the rounds, profile the emulator with perf during one more throughput run of
+                              pexec and of HTTP invocation (10 s each; 1 s with --smoke): its CPU by binary, by system
+                              call and its hottest functions (eng/bench.sh installs perf when it is missing)
           --emulator-env N=V  extra environment variable for that emulator (repeatable), e.g. OTEL_SDK_DISABLED=true
           --repo DIR          repository root (default: found from the current directory or the harness's own path)
           --pending N         instead of timing: N asynchronous pexec requests pending at once (N slots, 1 s window,
@@ -83,6 +86,12 @@ internal sealed class BenchOptions
     public string? RepoRoot { get; private set; }
 
     public bool Help { get; private set; }
+
+    /// <summary>Profile the emulator with perf after the rounds (<see cref="Profiler"/>).</summary>
+    public bool Profile { get; private set; }
+
+    /// <summary>How long each profiled run lasts.</summary>
+    public TimeSpan ProfileDuration => TimeSpan.FromSeconds(Smoke ? 1 : 10);
 
     /// <summary>Requests of the pending-load mode; null for the timing mode.</summary>
     public int? Pending { get; private set; }
@@ -201,6 +210,9 @@ internal sealed class BenchOptions
                 case "--scale":
                     options.Scale = true;
                     break;
+                case "--profile":
+                    options.Profile = true;
+                    break;
                 case "--scale-functions":
                     options._scaleFunctions = PositiveInt(name, Value());
                     break;
@@ -218,6 +230,11 @@ internal sealed class BenchOptions
         if (options.Emulator is not null && (options.EmulatorArgs.Count > 0 || options.EmulatorEnvironment.Count > 0))
         {
             throw new ArgumentException("--emulator-arg and --emulator-env apply only to an emulator the harness starts, not with --emulator");
+        }
+
+        if (options.Profile && (options.Emulator is not null || options.Pending is not null || options.Scale || options.Client != LoadClient.Wrk))
+        {
+            throw new ArgumentException("--profile profiles an emulator this harness starts, in the default mode (wrk)");
         }
 
         if (options.Scale && (options.Pending is not null || options.Client != LoadClient.Wrk))

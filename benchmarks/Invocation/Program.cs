@@ -100,7 +100,8 @@ internal static class Program
             else
             {
                 var repo = options.RepoRoot ?? FindRepoRoot() ?? throw new InvalidOperationException("cannot find the repository root (Emulator/Emulator.csproj); pass --repo DIR");
-                Emulator = await EmulatorHost.StartAsync(repo, [.. options.ModeEmulatorArgs(), .. options.EmulatorArgs], options.EmulatorEnvironment, cancellationToken);
+                var environment = options.Profile ? new Dictionary<string, string>([.. options.EmulatorEnvironment, .. Profiler.EmulatorEnvironment]) : options.EmulatorEnvironment;
+                Emulator = await EmulatorHost.StartAsync(repo, [.. options.ModeEmulatorArgs(), .. options.EmulatorArgs], environment, cancellationToken);
                 emulatorUrl = Emulator.BaseAddress;
                 Console.WriteLine($"emulator:    {emulatorUrl} ({Emulator.Describe})");
                 if (options.EmulatorArgs.Count + options.EmulatorEnvironment.Count > 0)

@@ -184,7 +184,7 @@ internal sealed class Wrk(string executable, string script, byte[] body)
     }
 
     /// <summary>Runs a process to its end (killed after <paramref name="limit"/> or on cancellation); returns its exit code and output.</summary>
-    private static async Task<(int ExitCode, string Output)> RunProcessAsync(
+    internal static async Task<(int ExitCode, string Output)> RunProcessAsync(
         string executable, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment, TimeSpan limit, CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo(executable, args)

@@ -126,6 +126,21 @@ internal static class WrkBench
         Console.WriteLine();
         Console.WriteLine($"load average at the end: {CpuMeter.LoadAverage()}");
         Console.Write(Print(options, threads, targets, results, cpu.Names, tolerated, rss));
+        if (options.Profile && emulatorPid is { } profiled)
+        {
+            var profiler = await Profiler.LocateAsync(cancellationToken);
+            foreach (var target in targets.Where(t => t.ThroughEmulator))
+            {
+                Console.WriteLine();
+                Console.Write(await profiler.ProfileAsync(
+                    profiled,
+                    target.Label,
+                    options.ProfileDuration,
+                    () => RunAsync(target, options.Connections, options.ProfileDuration, histogram: false, cpuTotal: null),
+                    cancellationToken));
+            }
+        }
+
         return 0;
     }
 

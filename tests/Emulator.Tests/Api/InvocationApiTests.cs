@@ -24,18 +24,25 @@ public class InvocationApiTests(FakeEmulatorFixture fixture) : IClassFixture<Fak
         Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
     }
 
-    [Fact]
-    public async Task TheContainerGetsThePlatformHeadersButNeverTheCallersTokenOrSpoofedNvcfHeaders()
+    [Theory]
+    [InlineData("pexec")]
+    [InlineData("http invocation")]
+    public async Task TheContainerGetsThePlatformHeadersButNeverTheCallersTokenOrSpoofedNvcfHeaders(string route)
     {
         var function = await DeployedAsync("invoke-headers", "/headers");
 
-        using var response = await Http.InvokeAsync(function.Id(), "{}", configure: request =>
-        {
-            request.Headers.Add("NVCF-FUNCTION-ID", "spoofed");
-            request.Headers.Add("X-Custom", "kept");
-            request.Headers.Add("Connection", "X-Hop");
-            request.Headers.Add("X-Hop", "dropped");
-        });
+        using var request = route == "pexec"
+            ? new HttpRequestMessage(HttpMethod.Post, $"/v2/nvcf/pexec/functions/{function.Id()}")
+            : new HttpRequestMessage(HttpMethod.Post, "/headers") { Headers = { { "function-id", function.Id().ToString() } } };
+        request.Content = new StringContent("{}", System.Text.Encoding.UTF8, "application/json");
+        request.Headers.Add("NVCF-FUNCTION-ID", "spoofed");
+        request.Headers.Add("NVCF-ASSET-DIR", "/etc");
+        request.Headers.Add("X-Custom", "kept");
+        request.Headers.Add("Connection", "X-Hop");
+        request.Headers.Add("X-Hop", "dropped");
+        using var response = await Http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("fulfilled", response.Header("NVCF-STATUS"));
 
         var seen = JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
         string? Seen(string name) => (string?)seen[name];
@@ -125,6 +132,25 @@ public class InvocationApiTests(FakeEmulatorFixture fixture) : IClassFixture<Fak
         Assert.Equal("errored", response.Header("NVCF-STATUS"));
         fixture.Containers.ReleaseSlow();
         (await holder).Dispose();
+    }
+
+    [Fact]
+    public async Task AnHttpInvocationTheFunctionDoesNotAnswerWithinItsPollWindowGets504AndFreesItsSlot()
+    {
+        var function = await DeployedAsync("http-timeout", "/slow", maxRequestConcurrency: 1);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/slow") { Content = new StringContent("{}") };
+        request.Headers.Add("function-id", function.Id().ToString());
+        request.Headers.Add("NVCF-POLL-SECONDS", "1");
+
+        using var response = await Http.SendAsync(request);
+
+        var problem = await response.ProblemAsync(HttpStatusCode.GatewayTimeout);
+        Assert.Contains("did not answer within 1 s", (string?)problem["detail"]);
+        Assert.Equal("errored", response.Header("NVCF-STATUS"));
+        Assert.True(Guid.TryParse(response.Header("NVCF-REQID"), out _));
+        using var next = await Http.InvokeAsync(function.Id(), "{}", configure: r => r.Headers.Add("NVCF-POLL-SECONDS", "1"));
+        fixture.Containers.ReleaseSlow();
+        Assert.NotEqual(HttpStatusCode.GatewayTimeout, next.StatusCode);
     }
 
     [Fact]

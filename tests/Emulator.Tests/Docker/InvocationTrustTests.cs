@@ -167,6 +167,16 @@ public sealed class InvocationTrustTests(ITestOutputHelper output) : IAsyncLifet
             Assert.Equal("errored", response.Header("NVCF-STATUS"));
         }
 
+        using (var proxied = new HttpRequestMessage(HttpMethod.Post, "/echo") { Content = new StreamContent(new MemoryStream(body)) })
+        {
+            proxied.Headers.TransferEncodingChunked = true;
+            proxied.Headers.Add("function-id", function.Id().ToString());
+            proxied.Headers.Add("X-Echo-Delay-Ms", "1000");
+            using var response = await http.SendAsync(proxied);
+            var problem = await response.ProblemAsync(HttpStatusCode.RequestEntityTooLarge);
+            Assert.Contains("Emulator:MaxRequestBodyBytes", (string?)problem["detail"]);
+        }
+
         using var small = await http.InvokeAsync(function.Id(), """{"fits":true}""", configure: r => r.Headers.Add("NVCF-POLL-SECONDS", "5"));
         Assert.Equal(HttpStatusCode.OK, small.StatusCode);
         await http.UndeployAsync(function);

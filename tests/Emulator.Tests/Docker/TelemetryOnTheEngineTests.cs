@@ -74,6 +74,17 @@ public class TelemetryOnTheEngineTests(DockerFixture docker)
         Assert.Equal("Bearer s3cret-token", export.Authorization);
         Assert.Equal("{\"resourceSpans\":[]}", export.Body);
 
+        // HTTP invocation (a plain proxy) continues the caller's trace the same way.
+        using var proxied = new HttpRequestMessage(HttpMethod.Post, "/cgi-bin/telemetry") { Content = new StringContent("{}") };
+        proxied.Headers.Add("function-id", function.Id().ToString());
+        proxied.Headers.Add("traceparent", $"00-{traceId}-{callersSpan}-01");
+        proxied.Headers.Add("tracestate", "vendor=value");
+        using var proxiedResponse = await docker.Http.SendAsync(proxied);
+        var proxiedTrace = (await ReportAsync(proxiedResponse))["traceparent"].Split('-');
+        Assert.Equal(traceId, proxiedTrace[1]);
+        Assert.NotEqual(callersSpan, proxiedTrace[2]);
+        Assert.NotEqual(traceparent[2], proxiedTrace[2]);
+
         // In use, the telemetry cannot be deleted; once its function is gone it can.
         using var refused = await docker.Http.DeleteAsync($"/v2/nvcf/telemetries/{telemetryId}");
         var problem = await refused.ProblemAsync(HttpStatusCode.BadRequest);
