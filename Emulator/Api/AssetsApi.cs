@@ -20,7 +20,7 @@ public static class AssetsApi
     {
         var api = app.MapGroup("/v2/nvcf/assets").WithTags("Assets").RequireScope(Scopes.InvokeFunction);
         api.MapPost("/", CreateAsset).WithName("CreateAsset").WithSummary("Create an asset and get its upload URL");
-        api.MapGet("/", (AssetStore assets) => TypedResults.Ok(new AssetListResponse([.. assets.List().Select(AssetDto.From)])))
+        api.MapGet("/", (AssetStore assets, Caller caller) => TypedResults.Ok(new AssetListResponse([.. assets.List(caller.NcaId).Select(AssetDto.From)])))
             .WithName("ListAssets").WithSummary("List assets");
         api.MapGet("/{assetId}", GetAsset).WithName("GetAsset").WithSummary("Get an asset");
         api.MapDelete("/{assetId}", DeleteAsset).WithName("DeleteAsset").WithSummary("Delete an asset");
@@ -29,7 +29,7 @@ public static class AssetsApi
     }
 
     public static Results<Ok<CreateAssetResponse>, ProblemHttpResult> CreateAsset(
-        CreateAssetRequest request, HttpRequest http, AssetStore assets, PresignedUrls urls, IOptions<EmulatorOptions> options)
+        CreateAssetRequest request, HttpRequest http, AssetStore assets, PresignedUrls urls, IOptions<EmulatorOptions> options, Caller caller)
     {
         if (string.IsNullOrWhiteSpace(request.ContentType))
         {
@@ -41,16 +41,16 @@ public static class AssetsApi
             return Problems.BadRequest(FunctionValidation.Field("createAssetRequest", "description", request.Description, "must not be blank"));
         }
 
-        var asset = assets.Create(request.ContentType, request.Description);
+        var asset = assets.Create(caller.NcaId, request.ContentType, request.Description);
         var uploadUrl = $"{http.Scheme}://{http.Host}{urls.Sign($"{UploadPrefix}/{asset.AssetId}", options.Value.AssetUploadUrlLifetime)}";
         return TypedResults.Ok(new CreateAssetResponse(asset.AssetId, uploadUrl, asset.ContentType, asset.Description));
     }
 
-    public static Results<Ok<AssetResponse>, ProblemHttpResult> GetAsset(Guid assetId, AssetStore assets) =>
-        assets.Find(assetId) is { } asset ? TypedResults.Ok(new AssetResponse(AssetDto.From(asset))) : NotFound(assetId);
+    public static Results<Ok<AssetResponse>, ProblemHttpResult> GetAsset(Guid assetId, AssetStore assets, Caller caller) =>
+        assets.Find(assetId, caller.NcaId) is { } asset ? TypedResults.Ok(new AssetResponse(AssetDto.From(asset))) : NotFound(assetId);
 
-    public static Results<NoContent, ProblemHttpResult> DeleteAsset(Guid assetId, AssetStore assets) =>
-        assets.Delete(assetId) ? TypedResults.NoContent() : NotFound(assetId);
+    public static Results<NoContent, ProblemHttpResult> DeleteAsset(Guid assetId, AssetStore assets, Caller caller) =>
+        assets.Delete(assetId, caller.NcaId) ? TypedResults.NoContent() : NotFound(assetId);
 
     public static async Task<Results<Ok, ProblemHttpResult>> Upload(Guid assetId, HttpContext context, AssetStore assets, PresignedUrls urls)
     {
@@ -59,7 +59,7 @@ public static class AssetsApi
             return refused;
         }
 
-        if (assets.Find(assetId) is not { } asset)
+        if (assets.FindForUpload(assetId) is not { } asset)
         {
             return NotFound(assetId);
         }
@@ -75,9 +75,9 @@ public static class AssetsApi
 
     /// <summary>
     /// Parses <c>NVCF-INPUT-ASSET-REFERENCES</c> (comma-separated, the header may repeat): null with the problem
-    /// when an ID is not a UUID (400) or not an uploaded asset (404).
+    /// when an ID is not a UUID (400) or not an uploaded asset of the caller's account <paramref name="ncaId"/> (404).
     /// </summary>
-    public static IReadOnlyList<Guid>? ParseReferences(IEnumerable<string?> values, AssetStore assets, out Routing.Rejected? problem)
+    public static IReadOnlyList<Guid>? ParseReferences(IEnumerable<string?> values, AssetStore assets, string ncaId, out Routing.Rejected? problem)
     {
         problem = null;
         var ids = new List<Guid>();
@@ -89,7 +89,7 @@ public static class AssetsApi
                 return null;
             }
 
-            if (assets.Find(id) is not { Uploaded: true })
+            if (assets.Find(id, ncaId) is not { Uploaded: true })
             {
                 problem = new(StatusCodes.Status404NotFound, AssetNotFound(id));
                 return null;

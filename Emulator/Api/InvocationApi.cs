@@ -131,7 +131,7 @@ public static partial class InvocationApi
             return;
         }
 
-        if (AssetsApi.ParseReferences(context.Request.Headers[NvcfHeaders.InputAssetReferences], s.Assets, out var assetProblem) is not { } assetIds)
+        if (AssetsApi.ParseReferences(context.Request.Headers[NvcfHeaders.InputAssetReferences], s.Assets, Caller.Of(context).NcaId, out var assetProblem) is not { } assetIds)
         {
             await s.Answers.WriteAsync(context, assetProblem!);
             return;
@@ -170,7 +170,7 @@ public static partial class InvocationApi
         }
 
         var references = (body.RequestHeader?.InputAssetReferences ?? []).Select(id => id.ToString());
-        if (AssetsApi.ParseReferences(references, s.Assets, out var assetProblem) is not { } assetIds)
+        if (AssetsApi.ParseReferences(references, s.Assets, Caller.Of(context).NcaId, out var assetProblem) is not { } assetIds)
         {
             await s.Answers.WriteAsync(context, assetProblem!);
             return;
@@ -194,7 +194,7 @@ public static partial class InvocationApi
             return null;
         }
 
-        if (await s.Invocations.PollAsync(requestId, pollSeconds, context.RequestAborted) is not { } poll)
+        if (await s.Invocations.PollAsync(requestId, Caller.Of(context).NcaId, pollSeconds, context.RequestAborted) is not { } poll)
         {
             await s.Answers.WriteAsync(context, new Rejected(
                 StatusCodes.Status404NotFound, $"Request id '{requestId}' not found: it is unknown, its result was already delivered, or it expired."));

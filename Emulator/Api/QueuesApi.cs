@@ -48,15 +48,19 @@ public static class QueuesApi
         return TypedResults.Ok(new QueuesResponse(functionId, queues));
     }
 
-    public static Results<Ok<QueuePosition>, ProblemHttpResult> Position(Guid requestId, FunctionRouter router, PendingInvocations pending)
+    /// <summary>
+    /// Where a request waits: in a version's queue, or first in line once an instance took it. Another account's
+    /// request is not found (a waiting one: unless the caller may invoke its function too).
+    /// </summary>
+    public static Results<Ok<QueuePosition>, ProblemHttpResult> Position(Guid requestId, FunctionRouter router, PendingInvocations pending, Caller caller)
     {
-        if (router.FindQueued(requestId) is var (route, position))
+        if (router.FindQueued(requestId) is var (route, position) && route.Version.IsVisibleTo(caller.NcaId))
         {
             return TypedResults.Ok(new QueuePosition(route.Version.Id, route.Version.VersionId, position));
         }
 
         // Taken by an instance already (running, its result awaited through status): first in line.
-        return pending.Peek(requestId) is { } running
+        return pending.Peek(requestId) is { } running && running.NcaId == caller.NcaId
             ? TypedResults.Ok(new QueuePosition(running.FunctionId, running.VersionId, 0))
             : Problems.NotFound($"Request id '{requestId}' not found in any queue");
     }

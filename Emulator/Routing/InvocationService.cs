@@ -258,7 +258,7 @@ public sealed class InvocationService(
     {
         var request = active.Request;
         active.DetachFromCaller();
-        var record = new PendingInvocation(request.RequestId, active.Route.Version, request.PollSeconds, active.Folders, active.Work);
+        var record = new PendingInvocation(request.RequestId, request.NcaId, active.Route.Version, request.PollSeconds, active.Folders, active.Work);
         if (progress is not null)
         {
             record.ProgressDelivered = progress.WrittenAt;
@@ -329,11 +329,12 @@ public sealed class InvocationService(
 
     /// <summary>
     /// <c>GET /pexec/status/{requestId}</c>: waits up to the poll window for the final answer (then forgets the
-    /// request) or a new progress report; else 202 again. Null when the request is unknown or expired.
+    /// request) or a new progress report; else 202 again. Null when the request is unknown, expired, or another
+    /// account's (<paramref name="ncaId"/> is the caller's).
     /// </summary>
-    public async Task<PollResult?> PollAsync(Guid requestId, int pollSeconds, CancellationToken aborted)
+    public async Task<PollResult?> PollAsync(Guid requestId, string ncaId, int pollSeconds, CancellationToken aborted)
     {
-        if (pending.Find(requestId) is not { } record)
+        if (pending.Find(requestId, ncaId) is not { } record)
         {
             return null;
         }

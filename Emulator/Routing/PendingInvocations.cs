@@ -21,9 +21,10 @@ public sealed class PendingInvocations : IDisposable
 
     public void Add(PendingInvocation invocation) => _pending[invocation.RequestId] = invocation;
 
-    public PendingInvocation? Find(Guid requestId)
+    /// <summary>The caller's own pending request (another account's is not found), counted as the caller's contact.</summary>
+    public PendingInvocation? Find(Guid requestId, string ncaId)
     {
-        if (_pending.TryGetValue(requestId, out var invocation))
+        if (_pending.TryGetValue(requestId, out var invocation) && invocation.NcaId == ncaId)
         {
             invocation.Touch();
             return invocation;
@@ -62,11 +63,15 @@ public sealed class PendingInvocations : IDisposable
 }
 
 /// <summary>One invocation running on after its caller got 202.</summary>
-public sealed class PendingInvocation(Guid requestId, Domain.FunctionVersion version, int pollSeconds, Runtime.RequestFolders folders, CancellationTokenSource work)
+public sealed class PendingInvocation(
+    Guid requestId, string ncaId, Domain.FunctionVersion version, int pollSeconds, Runtime.RequestFolders folders, CancellationTokenSource work)
 {
     private long _lastContactTicks = DateTime.UtcNow.Ticks;
 
     public Guid RequestId { get; } = requestId;
+
+    /// <summary>The caller's account: only it may poll for the result.</summary>
+    public string NcaId { get; } = ncaId;
 
     /// <summary>The version serving it.</summary>
     public Domain.FunctionVersion Version { get; } = version;

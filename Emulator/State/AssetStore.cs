@@ -4,7 +4,8 @@ using Microsoft.Extensions.Options;
 namespace Nvcf.Emulator.State;
 
 /// <summary>
-/// Assets (docs/nvcf-contract.md#assets): metadata in memory, bytes in files under the work directory.
+/// Assets (docs/nvcf-contract.md#assets): metadata in memory, bytes in files under the work directory. Each asset is
+/// its account's, as the cloud keys them by account: another account neither lists, reads, deletes nor references it.
 /// </summary>
 public sealed class AssetStore
 {
@@ -20,20 +21,24 @@ public sealed class AssetStore
         Directory.CreateDirectory(_folder);
     }
 
-    public Asset Create(string contentType, string description)
+    public Asset Create(string ncaId, string contentType, string description)
     {
-        var asset = new Asset(Guid.NewGuid(), contentType, description, DateTime.UtcNow);
+        var asset = new Asset(Guid.NewGuid(), ncaId, contentType, description, DateTime.UtcNow);
         _assets[asset.AssetId] = asset;
         return asset;
     }
 
-    public Asset? Find(Guid assetId) => _assets.GetValueOrDefault(assetId);
+    /// <summary>The account's asset; null when there is none of that ID in the account.</summary>
+    public Asset? Find(Guid assetId, string ncaId) => _assets.GetValueOrDefault(assetId) is { } asset && asset.NcaId == ncaId ? asset : null;
 
-    public IReadOnlyList<Asset> List() => [.. _assets.Values.OrderBy(a => a.CreatedAt)];
+    /// <summary>Any account's asset: for its pre-signed upload URL, which carries no account.</summary>
+    public Asset? FindForUpload(Guid assetId) => _assets.GetValueOrDefault(assetId);
 
-    public bool Delete(Guid assetId)
+    public IReadOnlyList<Asset> List(string ncaId) => [.. _assets.Values.Where(a => a.NcaId == ncaId).OrderBy(a => a.CreatedAt)];
+
+    public bool Delete(Guid assetId, string ncaId)
     {
-        if (!_assets.TryRemove(assetId, out _))
+        if (Find(assetId, ncaId) is null || !_assets.TryRemove(assetId, out _))
         {
             return false;
         }
@@ -69,5 +74,5 @@ public sealed class AssetStore
     private string PathOf(Guid assetId) => Path.Combine(_folder, assetId.ToString("N"));
 }
 
-/// <summary>One asset. <see cref="Uploaded"/> turns true once its bytes arrived.</summary>
-public sealed record Asset(Guid AssetId, string ContentType, string Description, DateTime CreatedAt, bool Uploaded = false);
+/// <summary>One asset of account <see cref="NcaId"/>. <see cref="Uploaded"/> turns true once its bytes arrived.</summary>
+public sealed record Asset(Guid AssetId, string NcaId, string ContentType, string Description, DateTime CreatedAt, bool Uploaded = false);

@@ -248,6 +248,65 @@ public sealed class AccountsApiTests(AccountsApiTests.TwoAccounts accounts) : IC
         $"/v2/nvcf/authorizations/functions/{function.Id()}" + (versionId is { } v ? $"/versions/{v}" : string.Empty);
 
 
+    [Fact]
+    public async Task AnAccountsAssetsAndPendingRequestsAreNotAnotherAccounts()
+    {
+        using var created = await A.PostAsJsonAsync("/v2/nvcf/assets", new { contentType = "text/plain", description = "a's prompt" });
+        var asset = (await created.Content.ReadFromJsonAsync<JsonObject>())!;
+        var assetId = (string)asset["assetId"]!;
+        var uploadUrl = new Uri((string)asset["uploadUrl"]!);
+        Assert.Contains((await A.GetFromJsonAsync<JsonObject>("/v2/nvcf/assets"))!["assets"]!.AsArray(), a => (string?)a!["assetId"] == assetId);
+        using (var upload = await accounts.Factory.CreateClient().PutAsync(uploadUrl.PathAndQuery, new StringContent("a's bytes")))
+        {
+            Assert.Equal(HttpStatusCode.OK, upload.StatusCode);
+        }
+
+        // B neither lists, reads, deletes nor references A's asset.
+        Assert.DoesNotContain((await B.GetFromJsonAsync<JsonObject>("/v2/nvcf/assets"))!["assets"]!.AsArray(), a => (string?)a!["assetId"] == assetId);
+        await AssertNotFoundAsync(await B.GetAsync($"/v2/nvcf/assets/{assetId}"), $"Asset id '{assetId}' not found");
+        await AssertNotFoundAsync(await B.DeleteAsync($"/v2/nvcf/assets/{assetId}"), $"Asset id '{assetId}' not found");
+        var bFunction = await B.CreateFunctionAsync(FakeEmulatorFixture.EchoFunction(name: "b-echo"));
+        try
+        {
+            await B.DeployAsync(bFunction);
+            await B.WaitForStatusAsync(bFunction, Timeout, "ACTIVE");
+            await AssertNotFoundAsync(
+                await B.InvokeAsync(bFunction.Id(), "{}", configure: r => r.Headers.Add("NVCF-INPUT-ASSET-REFERENCES", assetId)), $"Asset id '{assetId}' not found");
+        }
+        finally
+        {
+            await RemoveAsync(B, bFunction);
+        }
+
+        Assert.Equal("a's prompt", (string?)(await A.GetFromJsonAsync<JsonObject>($"/v2/nvcf/assets/{assetId}"))!["asset"]!["description"]);
+
+        // A request of A's still running after its window: B can neither poll it nor find it in a queue.
+        var slow = await A.CreateFunctionAsync(FakeEmulatorFixture.EchoFunction(name: "a-slow", inferenceUrl: "/slow"));
+        await A.DeployAsync(slow);
+        await A.WaitForStatusAsync(slow, Timeout, "ACTIVE");
+        using var accepted = await A.InvokeAsync(slow.Id(), "{}", configure: r => r.Headers.Add("NVCF-POLL-SECONDS", "1"));
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        var requestId = accepted.Header("NVCF-REQID");
+        await AssertNotFoundAsync(await B.GetAsync($"/v2/nvcf/pexec/status/{requestId}"), $"Request id '{requestId}' not found");
+        await AssertNotFoundAsync(await B.GetAsync($"/v2/nvcf/exec/status/{requestId}"), $"Request id '{requestId}' not found");
+        await AssertNotFoundAsync(await B.GetAsync($"/v2/nvcf/queues/{requestId}/position"), $"Request id '{requestId}' not found");
+        Assert.Equal(0, (int)(await A.GetFromJsonAsync<JsonObject>($"/v2/nvcf/queues/{requestId}/position"))!["positionInQueue"]!);
+
+        accounts.Containers.ReleaseSlow();
+        using var result = await A.GetAsync($"/v2/nvcf/pexec/status/{requestId}");
+        Assert.Equal(HttpStatusCode.OK, result.StatusCode);
+        Assert.Equal("done", await result.Content.ReadAsStringAsync());
+        await RemoveAsync(A, slow);
+    }
+
+    /// <summary>Undeploys and deletes a function version, so that the other tests' listings do not see it.</summary>
+    private static async Task RemoveAsync(HttpClient owner, JsonObject function)
+    {
+        await owner.UndeployAsync(function);
+        using var deleted = await owner.DeleteAsync($"/v2/nvcf/functions/{function.Id()}/versions/{function.VersionId()}");
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+    }
+
     private static async Task AssertNotFoundAsync(HttpResponseMessage response, string detail)
     {
         using (response)
@@ -273,6 +332,8 @@ public sealed class AccountsApiTests(AccountsApiTests.TwoAccounts accounts) : IC
         private readonly FakeContainerServer _containers = new();
 
         public EmulatorFactory Factory { get; private set; } = null!;
+
+        public FakeContainerServer Containers => _containers;
 
         public HttpClient A { get; private set; } = null!;
 
