@@ -100,9 +100,9 @@ public static partial class RecognizedRegistries
     private static IReadOnlyList<(string Name, string Hostname)> Sorted(IEnumerable<(string Name, string Hostname)> registries, (string Name, string Hostname) local) =>
         [.. registries.Append(local).OrderBy(r => r.Name, StringComparer.Ordinal)];
 
-    [GeneratedRegex(@"^(?<host>localhost|\d{1,3}(?:\.\d{1,3}){3}|\[::1\])(?::\d{1,5})?$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(?<host>localhost|\d{1,3}(?:\.\d{1,3}){3}|\[::1\])(?::\d{1,5})?\z", RegexOptions.CultureInvariant)]
     private static partial Regex LoopbackPattern();
 
-    [GeneratedRegex(@"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\z", RegexOptions.CultureInvariant)]
     private static partial Regex EcrPrivatePattern();
 }

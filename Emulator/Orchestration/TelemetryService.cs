@@ -12,7 +12,7 @@ namespace Nvcf.Emulator.Orchestration;
 /// names (the secret's name) are unique in the account, at most <see cref="MaxTelemetries"/> per account, and one
 /// that a function version names cannot be deleted. Every change validates first and applies all or nothing.
 /// </summary>
-public sealed class TelemetryService(IFunctionStore store, KeyedLock locks)
+public sealed class TelemetryService(IFunctionStore store, KeyedLock locks, Otlp.OtlpRelay relay)
 {
     /// <summary>The cloud's default <c>maxTelemetriesAllowed</c> of an account.</summary>
     public const int MaxTelemetries = 25;
@@ -67,7 +67,10 @@ public sealed class TelemetryService(IFunctionStore store, KeyedLock locks)
     public async Task<Outcome<Telemetry>> GetAsync(string ncaId, Guid telemetryId, CancellationToken cancellationToken) =>
         await FindAsync(store, ncaId, telemetryId, cancellationToken) is { } telemetry ? telemetry : NotFound(ncaId, telemetryId);
 
-    /// <summary>Deletes a telemetry none of the account's function versions names; else a 400 listing every version that does.</summary>
+    /// <summary>
+    /// Deletes a telemetry none of the account's function versions names, and stops its relay; else a 400 listing every
+    /// version that does.
+    /// </summary>
     public async Task<Outcome<Telemetry>> DeleteAsync(string ncaId, Guid telemetryId, CancellationToken cancellationToken)
     {
         using var _ = await locks.AcquireAsync(LockKey, cancellationToken);
@@ -86,6 +89,7 @@ public sealed class TelemetryService(IFunctionStore store, KeyedLock locks)
         }
 
         await store.RemoveTelemetryAsync(telemetryId, cancellationToken);
+        await relay.StopAsync(telemetryId);
         return telemetry;
     }
 

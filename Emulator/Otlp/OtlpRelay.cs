@@ -294,6 +294,22 @@ public sealed class OtlpRelay(
         }
     }
 
+    /// <summary>Stops the relay of a telemetry that is gone, if it has one (nothing names a deleted telemetry).</summary>
+    public async Task StopAsync(Guid telemetryId)
+    {
+        if (_listeners.TryRemove(telemetryId, out var listener) && listener.IsValueCreated)
+        {
+            try
+            {
+                await (await listener.Value).App.DisposeAsync();
+            }
+            catch (IOException)
+            {
+                // It never started.
+            }
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var listener in _listeners.Values.Where(l => l.IsValueCreated))

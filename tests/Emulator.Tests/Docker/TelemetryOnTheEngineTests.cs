@@ -90,6 +90,11 @@ public class TelemetryOnTheEngineTests(DockerFixture docker)
         var problem = await refused.ProblemAsync(HttpStatusCode.BadRequest);
         Assert.Contains($"in use by Function id '{function.Id()}'", (string?)problem["detail"], StringComparison.Ordinal);
         await RemoveAsync(function, telemetryId);
+
+        // Once the telemetry is gone, so is its relay.
+        var relay = new Uri(seen["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        using var probe = new System.Net.Sockets.TcpClient();
+        await Assert.ThrowsAsync<System.Net.Sockets.SocketException>(() => probe.ConnectAsync(relay.Host, relay.Port));
     }
 
     [Fact]

@@ -75,5 +75,20 @@ public sealed class InstanceFoldersTests : IDisposable
         Assert.All(Directory.GetDirectories(folders.Response), spare => Assert.StartsWith(".spare-", Path.GetFileName(spare), StringComparison.Ordinal));
     }
 
-    public void Dispose() => Directory.Delete(Path.GetDirectoryName(_root)!, recursive: true);
+    /// <summary>Removes the folders; spares may still be being made in the background at first.</summary>
+    public void Dispose()
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                Directory.Delete(Path.GetDirectoryName(_root)!, recursive: true);
+                return;
+            }
+            catch (IOException) when (attempt < 20)
+            {
+                Thread.Sleep(50);
+            }
+        }
+    }
 }
