@@ -9,6 +9,12 @@ namespace Nvcf.Emulator.Api;
 /// </summary>
 public static class Quotas
 {
+    /// <summary>
+    /// A quota check and the change it allows happen under this key (<see cref="State.KeyedLock"/>), so that two
+    /// requests at once cannot each fit and together exceed. Taken after a function's own lock, before the telemetries'.
+    /// </summary>
+    public static readonly Guid LockKey = new("00000000-0000-4000-8000-00000000a001");
+
     /// <summary>A new function fits under <see cref="EmulatorLimits.MaxFunctions"/>.</summary>
     public static async ValueTask<string?> CheckNewFunctionAsync(IFunctionStore store, EmulatorOptions options, CancellationToken cancellationToken)
     {

@@ -52,6 +52,7 @@ public sealed class DeploymentService(IFunctionStore store, KeyedLock locks, Dep
         }
 
         var specifications = requested!.Select(s => s.ToDomain(Guid.NewGuid())).ToList();
+        using var quotas = await locks.AcquireAsync(Quotas.LockKey, cancellationToken);
         if (await Quotas.CheckDeploymentAsync(versionId, specifications, store, options.Value, cancellationToken) is { } quota)
         {
             return Rejection.Invalid(quota);
@@ -121,6 +122,7 @@ public sealed class DeploymentService(IFunctionStore store, KeyedLock locks, Dep
             specifications.Add(asked.ToDomain(existing?.GpuSpecificationId ?? Guid.NewGuid()));
         }
 
+        using var quotas = await locks.AcquireAsync(Quotas.LockKey, cancellationToken);
         if (await Quotas.CheckDeploymentAsync(versionId, specifications, store, options.Value, cancellationToken) is { } quota)
         {
             return Rejection.Invalid(quota);
@@ -162,6 +164,7 @@ public sealed class DeploymentService(IFunctionStore store, KeyedLock locks, Dep
         }
 
         var specifications = current.Specifications.Select(s => s.GpuSpecificationId == gpuSpecificationId ? changed : s).ToList();
+        using var quotas = await locks.AcquireAsync(Quotas.LockKey, cancellationToken);
         if (await Quotas.CheckDeploymentAsync(current.VersionId, specifications, store, options.Value, cancellationToken) is { } quota)
         {
             return Rejection.Invalid(quota);

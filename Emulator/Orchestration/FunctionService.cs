@@ -21,6 +21,7 @@ public sealed class FunctionService(IFunctionStore store, KeyedLock locks, Deplo
             return Rejection.Invalid(error);
         }
 
+        using var quotas = await locks.AcquireAsync(Quotas.LockKey, cancellationToken);
         if (await Quotas.CheckNewFunctionAsync(store, options.Value, cancellationToken) is { } quota)
         {
             return Rejection.Invalid(quota);
