@@ -32,10 +32,9 @@ public static class DeploymentsApi
     public sealed record Services(
         DeploymentService Deployments, DeploymentOrchestrator Orchestrator, IFunctionRuntime Runtime, Caller Caller, HttpRequest Http, CancellationToken Aborted)
     {
-        public async Task<Results<Ok<DeploymentResponse>, ProblemHttpResult>> AnswerAsync(Outcome<DeployedVersion> outcome) =>
-            outcome.Value is { } d
-                ? TypedResults.Ok(new DeploymentResponse(DeploymentDto.From(d.Version, d.Deployment, new Uri($"{Http.Scheme}://{Http.Host}"), await Runtime.GetGpuPassthroughAsync(Aborted))))
-                : Problems.From(outcome.Rejection!);
+        public Task<Results<Ok<DeploymentResponse>, ProblemHttpResult>> AnswerAsync(Outcome<DeployedVersion> outcome) =>
+            Problems.OkOrAsync(outcome, async d => new DeploymentResponse(
+                DeploymentDto.From(d.Version, d.Deployment, new Uri($"{Http.Scheme}://{Http.Host}"), await Runtime.GetGpuPassthroughAsync(Aborted))));
     }
 
     public static async Task<Results<Ok<DeploymentResponse>, ProblemHttpResult>> CreateDeployment(
@@ -57,9 +56,8 @@ public static class DeploymentsApi
         Guid deploymentId, Guid gpuSpecificationId, UpdateGpuSpecificationRequest request, [AsParameters] Services s)
     {
         var outcome = await s.Deployments.ScaleAsync(s.Caller.NcaId, deploymentId, gpuSpecificationId, request, s.Aborted);
-        return outcome.Value is { } changed
-            ? TypedResults.Ok(new GpuSpecificationResponse(GpuSpecificationDto.From(changed, await s.Runtime.GetGpuPassthroughAsync(s.Aborted))))
-            : Problems.From(outcome.Rejection!);
+        return await Problems.OkOrAsync(
+            outcome, async changed => new GpuSpecificationResponse(GpuSpecificationDto.From(changed, await s.Runtime.GetGpuPassthroughAsync(s.Aborted))));
     }
 
     /// <summary>

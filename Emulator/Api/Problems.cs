@@ -36,6 +36,11 @@ public static class Problems
         where T : notnull =>
         outcome.Value is { } value ? TypedResults.Ok(answer(value)) : From(outcome.Rejection!);
 
+    /// <summary>As <see cref="OkOr"/>, for an answer that awaits something (it runs only when there is a value).</summary>
+    public static async Task<Results<Ok<TResponse>, ProblemHttpResult>> OkOrAsync<T, TResponse>(Outcome<T> outcome, Func<T, Task<TResponse>> answer)
+        where T : notnull =>
+        outcome.Value is { } value ? TypedResults.Ok(await answer(value)) : From(outcome.Rejection!);
+
     /// <summary>An invocation's <see cref="Rejected"/> as HTTP: the problem of the platform, the function or its connection.</summary>
     public static ProblemHttpResult From(Rejected rejected) => TypedResults.Problem(Details(rejected));
 

@@ -279,7 +279,8 @@ public sealed class InstanceFolders(string root)
 
 /// <summary>
 /// The names spare folders go by in one folder: a freed name is used again, as the file system has it cached already
-/// (a name never seen before makes each rename search the whole folder for it on ext4: a quarter more per request).
+/// (a name never seen before makes each rename search the whole folder for it on ext4: about a quarter more per take
+/// and give-back).
 /// The prefix is this object's own, so names cannot meet a spare another emulator left behind.
 /// </summary>
 internal sealed class SpareNames(string parent)
