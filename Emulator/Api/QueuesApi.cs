@@ -60,7 +60,7 @@ public static class QueuesApi
         }
 
         // Taken by an instance already (running, its result awaited through status): first in line.
-        return pending.Peek(requestId) is { } running && running.NcaId == caller.NcaId
+        return pending.Peek(requestId, caller.NcaId) is { } running
             ? TypedResults.Ok(new QueuePosition(running.FunctionId, running.VersionId, 0))
             : Problems.NotFound($"Request id '{requestId}' not found in any queue");
     }

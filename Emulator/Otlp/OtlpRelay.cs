@@ -297,34 +297,37 @@ public sealed class OtlpRelay(
     /// <summary>Stops the relay of a telemetry that is gone, if it has one (nothing names a deleted telemetry).</summary>
     public async Task StopAsync(Guid telemetryId)
     {
-        if (_listeners.TryRemove(telemetryId, out var listener) && listener.IsValueCreated)
+        if (_listeners.TryRemove(telemetryId, out var listener))
         {
-            try
-            {
-                await (await listener.Value).App.DisposeAsync();
-            }
-            catch (IOException)
-            {
-                // It never started.
-            }
+            await StopAsync(listener);
         }
     }
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var listener in _listeners.Values.Where(l => l.IsValueCreated))
+        foreach (var listener in _listeners.Values)
         {
-            try
-            {
-                await (await listener.Value).App.DisposeAsync();
-            }
-            catch (IOException)
-            {
-                // It never started.
-            }
+            await StopAsync(listener);
         }
 
         _invoker.Dispose();
+    }
+
+    private static async Task StopAsync(Lazy<Task<Listener>> listener)
+    {
+        if (!listener.IsValueCreated)
+        {
+            return;
+        }
+
+        try
+        {
+            await (await listener.Value).App.DisposeAsync();
+        }
+        catch (IOException)
+        {
+            // It never started.
+        }
     }
 
     private static bool IsLoopback(string host) =>

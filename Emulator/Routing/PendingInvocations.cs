@@ -33,8 +33,9 @@ public sealed class PendingInvocations : IDisposable
         return null;
     }
 
-    /// <summary>Looks a record up without counting as the client's contact.</summary>
-    public PendingInvocation? Peek(Guid requestId) => _pending.GetValueOrDefault(requestId);
+    /// <summary>The caller's own pending request, looked up without counting as the caller's contact.</summary>
+    public PendingInvocation? Peek(Guid requestId, string ncaId) =>
+        _pending.GetValueOrDefault(requestId) is { } invocation && invocation.NcaId == ncaId ? invocation : null;
 
     /// <summary>Forgets a record whose final answer has been delivered.</summary>
     public void Complete(PendingInvocation invocation) => _pending.TryRemove(invocation.RequestId, out _);

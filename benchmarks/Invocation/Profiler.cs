@@ -29,11 +29,20 @@ internal sealed partial class Profiler(string perf, string folder)
     /// <summary>Finds perf (installed by <c>eng/bench.sh --profile</c>); throws with how to get it when it is missing.</summary>
     public static async Task<Profiler> LocateAsync(CancellationToken cancellationToken)
     {
-        var (exitCode, output) = await Wrk.RunProcessAsync("perf", ["--version"], null, TimeSpan.FromSeconds(30), cancellationToken)
-            .ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : (-1, t.Exception?.InnerException?.Message ?? "not found"), TaskScheduler.Default);
-        if (exitCode != 0)
+        string? problem;
+        try
         {
-            throw new InvalidOperationException($"--profile needs perf (Debian: apt-get install linux-perf): {output.Trim()}");
+            var (exitCode, output) = await Wrk.RunProcessAsync("perf", ["--version"], null, TimeSpan.FromSeconds(30), cancellationToken);
+            problem = exitCode == 0 ? null : output.Trim();
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            problem = e.Message; // not on PATH
+        }
+
+        if (problem is not null)
+        {
+            throw new InvalidOperationException($"--profile needs perf (Debian: apt-get install linux-perf): {problem}");
         }
 
         return new Profiler("perf", Directory.CreateTempSubdirectory("nvcf-bench-perf-").FullName);
